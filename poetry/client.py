@@ -12,20 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import attrs
-from twisted.internet.defer import CancelledError, Deferred, gatherResults
+from twisted.internet.defer import Deferred, fail, gatherResults
 from twisted.internet.defer import TimeoutError as DeferredTimeoutError
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
-    IAddress,
-    IConnector,
-    IDelayedCall,
     IReactorTCP,
     IReactorTime,
-    ITCPTransport,
 )
-from twisted.internet.protocol import ClientFactory, Protocol, connectionDone
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+
+from poetry._attempt import ClientAttempt, check_timeout, connect
 
 __all__ = [
     "PoemResult",
@@ -112,12 +110,12 @@ class PoetryClientProtocol(Protocol):
             self.finished.errback(PoemTruncated(self.received, reason))
 
 
-class _PoemFetch(ClientFactory[PoetryClientProtocol]):
+class _PoemFetch(ClientAttempt[PoetryClientProtocol]):
     """
-    One attempt to fetch one poem: owns the connector, the protocol, the
-    overall timeout and the result, so that whichever of success, failure,
-    timeout or cancellation comes first decides the outcome and the rest is
-    cleaned up.
+    One attempt to fetch one poem: L{ClientAttempt} owns the connector, the
+    protocol, the overall timeout and the result, so that whichever of
+    success, failure, timeout or cancellation comes first decides the outcome
+    and the rest is cleaned up.
     """
 
     def __init__(
@@ -126,71 +124,24 @@ class _PoemFetch(ClientFactory[PoetryClientProtocol]):
         timeout: float | None,
         progress: Progress | None,
     ) -> None:
-        self.result: Deferred[bytes] = Deferred(self._cancel)
-        self._clock = clock
-        self._timeout = timeout
+        super().__init__(clock, timeout)
         self._progress = progress
-        self._connector: IConnector | None = None
-        self._protocol: PoetryClientProtocol | None = None
-        self._timer: IDelayedCall | None = None
-        self._done = False
-        if timeout is not None:
-            self._timer = clock.callLater(timeout, self._timed_out)
 
-    # ClientFactory
+    def _make_protocol(self) -> tuple[PoetryClientProtocol, Deferred[bytes]]:
+        protocol = PoetryClientProtocol(self._on_progress)
+        return protocol, protocol.finished
 
-    def startedConnecting(self, connector: IConnector) -> None:
-        self._connector = connector
+    def _on_progress(self, count: int) -> None:
+        # Bytes that straggle in after a timeout or cancellation are not
+        # reported: the caller has already been given the outcome.
+        if self._progress is not None and not self._done:
+            self._progress(count)
 
-    def buildProtocol(self, addr: IAddress | None) -> PoetryClientProtocol:
-        protocol = PoetryClientProtocol(self._progress)
-        protocol.factory = self
-        protocol.finished.addBoth(self._finish)
-        self._protocol = protocol
-        return protocol
-
-    def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
-        self._finish(reason)
-
-    # Outcome
-
-    def _finish(self, result: bytes | Failure) -> None:
-        if self._done:
-            return
-        self._done = True
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
-        if isinstance(result, Failure):
-            self.result.errback(result)
-        else:
-            self.result.callback(result)
-
-    def _stop(self) -> None:
-        """
-        Abandon the connection attempt or the connection itself.
-        """
-        if self._protocol is not None:
-            transport = self._protocol.transport
-            if ITCPTransport.providedBy(transport):
-                transport.abortConnection()
-            elif transport is not None:
-                transport.loseConnection()
-        elif self._connector is not None:
-            self._connector.stopConnecting()
-
-    def _timed_out(self) -> None:
-        self._timer = None
-        assert self._timeout is not None
-        received = self._protocol.received if self._protocol is not None else b""
-        self._finish(
-            Failure(PoemTimeout(self._timeout, self._protocol is not None, received))
-        )
-        self._stop()
-
-    def _cancel(self, result: Deferred[bytes]) -> None:
-        self._finish(Failure(CancelledError()))
-        self._stop()
+    def _timeout_error(
+        self, timeout: float, protocol: PoetryClientProtocol | None
+    ) -> Exception:
+        received = protocol.received if protocol is not None else b""
+        return PoemTimeout(timeout, protocol is not None, received)
 
 
 def get_poetry(
@@ -210,7 +161,10 @@ def get_poetry(
         connecting or mid-poem; the connection attempt is stopped or the
         connection aborted, and no call is left pending.
     @param progress: called with the running total of bytes received, each
-        time data arrives.
+        time data arrives (and never after the outcome is decided).
+
+    @raise TypeError: if C{reactor} does not provide L{IReactorTime}.
+    @raise ValueError: if C{timeout} is negative or not a number.
 
     @return: a L{Deferred} that fires with the poem on a clean close (an
         empty poem is valid), or fails with: L{ConnectionRefusedError} when
@@ -221,12 +175,9 @@ def get_poetry(
     """
     if not IReactorTime.providedBy(reactor):
         raise TypeError("get_poetry needs a reactor that also provides IReactorTime")
+    check_timeout(timeout)
     fetch = _PoemFetch(reactor, timeout, progress)
-    # The connect attempt's own timeout is set past ours so that our timer,
-    # which reports a PoemTimeout, always decides first.
-    connect_timeout = 30.0 if timeout is None else timeout + 30.0
-    reactor.connectTCP(host, port, fetch, timeout=connect_timeout)
-    return fetch.result
+    return connect(reactor, host, port, fetch, timeout)
 
 
 @attrs.frozen
@@ -262,17 +213,34 @@ def get_poems(
     Fetch poems from several servers concurrently.
 
     One failure never stops the others: the L{Deferred} always succeeds, with
-    one L{PoemResult} per address, in the order given.
+    one L{PoemResult} per address, in the order given -- even an address for
+    which C{connectTCP} itself raised gets its L{PoemResult} carrying that
+    error.  Cancelling the L{Deferred} cancels every fetch still running;
+    those are reported with L{CancelledError}.
 
+    @param timeout: as for L{get_poetry}, applied to each fetch.
     @param progress: if given, called with C{(index, bytes_so_far)} as data
         arrives from C{addresses[index]}.
+
+    @raise TypeError: if C{reactor} does not provide L{IReactorTime}.
+    @raise ValueError: if C{timeout} is negative or not a number.
     """
+    # Check the arguments shared by every fetch before starting any, so that
+    # bad arguments never leave fetches running behind an exception.
+    if not IReactorTime.providedBy(reactor):
+        raise TypeError("get_poems needs a reactor that also provides IReactorTime")
+    check_timeout(timeout)
     results: list[Deferred[PoemResult]] = []
     for index, (host, port) in enumerate(addresses):
         on_progress: Progress | None = None
         if progress is not None:
             on_progress = _indexed(progress, index)
-        fetch = get_poetry(reactor, host, port, timeout=timeout, progress=on_progress)
+        try:
+            fetch = get_poetry(
+                reactor, host, port, timeout=timeout, progress=on_progress
+            )
+        except Exception:
+            fetch = fail()
         address = (host, port)
         results.append(
             fetch.addCallback(_succeeded, address).addErrback(_failed, address)

@@ -8,8 +8,11 @@ client sends nothing.  A clean close is the only end-of-poem signal.
 
 from __future__ import annotations
 
+import math
+import operator
+
 from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
-from twisted.internet.protocol import Factory, Protocol, connectionDone
+from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -42,7 +45,7 @@ class PoetryServerProtocol(Protocol):
         self.transport.loseConnection()
 
 
-class PoetryServerFactory(Factory[PoetryServerProtocol]):
+class PoetryServerFactory(ServerFactory[PoetryServerProtocol]):
     """
     The fast poetry server: every client gets the whole poem at once.
 
@@ -61,14 +64,22 @@ class SlowPoetryServerProtocol(Protocol):
     seconds of the factory's clock.
 
     Pacing, exactly: the first chunk is written when the connection is made
-    (time 0), chunk C{k} at time C{k * delay}, and the connection is closed
-    straight after the last chunk is written.  An empty poem is closed at
-    once.  If the connection is lost early, the pending call is cancelled.
+    (time 0), and each following chunk C{delay} seconds after the one before
+    it (one C{callLater(delay)} per chunk), so chunk C{k} at time
+    C{k * delay}; the connection is closed straight after the last chunk is
+    written.  An empty poem is closed at once.  If the connection is lost
+    early, the pending call is cancelled.
+
+    Each chunk is scheduled from the previous one, like any chain of
+    C{callLater}: a L{twisted.internet.task.Clock} advanced by C{2 * delay}
+    in one step writes one chunk, not two (Twisted #9819); advance it by
+    C{delay} at a time.
     """
 
     factory: SlowPoetryServerFactory
     _pending: IDelayedCall | None = None
     _offset = 0
+    _lost = False
 
     _peer: IAddress | None = None
 
@@ -87,6 +98,9 @@ class SlowPoetryServerProtocol(Protocol):
         self._offset += len(chunk)
         if chunk:
             self.transport.write(chunk)
+        if self._lost:
+            # The transport reported the loss from inside write().
+            return
         if self._offset >= len(poem):
             self.transport.loseConnection()
         else:
@@ -95,6 +109,7 @@ class SlowPoetryServerProtocol(Protocol):
             )
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self._lost = True
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
@@ -106,12 +121,15 @@ class SlowPoetryServerProtocol(Protocol):
             )
 
 
-class SlowPoetryServerFactory(Factory[SlowPoetryServerProtocol]):
+class SlowPoetryServerFactory(ServerFactory[SlowPoetryServerProtocol]):
     """
     The slow poetry server: each connection is paced independently, writing
     C{chunk_size} bytes every C{delay} seconds of C{clock}.
 
-    @raise ValueError: if C{chunk_size < 1} or C{delay < 0}.
+    @raise ValueError: if C{chunk_size < 1}, or C{delay} is negative or not a
+        number.
+    @raise TypeError: if C{poem} is not L{bytes} or C{chunk_size} is not an
+        integer.
     """
 
     protocol = SlowPoetryServerProtocol
@@ -123,9 +141,10 @@ class SlowPoetryServerFactory(Factory[SlowPoetryServerProtocol]):
         chunk_size: int = 10,
         delay: float = 0.7,
     ) -> None:
+        chunk_size = operator.index(chunk_size)
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, not {chunk_size!r}")
-        if delay < 0:
+        if math.isnan(delay) or delay < 0:
             raise ValueError(f"delay must not be negative, not {delay!r}")
         self.poem = _require_bytes(poem)
         self.clock = clock
