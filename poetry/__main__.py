@@ -1,0 +1,86 @@
+"""
+The entry point of C{python -m poetry} and of the console scripts.
+
+This is the only module of the package that uses the global reactor: it
+parses the command line, starts logging to standard error, and runs the
+command with L{twisted.internet.task.react}, which stops the reactor when
+the command is over (or on SIGINT/SIGTERM) and exits with its status.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorCore, IReactorTCP
+from twisted.internet.task import react
+
+__all__ = ["get_main", "main", "serve_main"]
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> NoReturn:
+    """
+    Run C{python -m poetry} with C{argv} (default: C{sys.argv[1:]}) and exit
+    with the command's status.
+
+    @param prog: the program name in messages; by default C{python -m poetry},
+        or the console script's name when run as one.
+    """
+    if prog is None:
+        script = os.path.basename(sys.argv[0]) if sys.argv else ""
+        prog = "python -m poetry" if script in ("", "__main__.py") else script
+    from poetry._cli import (
+        Context,
+        execute,
+        parse_args,
+        shutdown_registrar,
+        start_logging,
+    )
+
+    args = parse_args(argv, prog)
+    start_logging(sys.stderr, args.verbose)
+
+    context = Context(
+        stdout=sys.stdout.buffer,
+        stderr=sys.stderr,
+        stderr_is_tty=sys.stderr.isatty(),
+        on_shutdown=lambda cleanup: None,
+    )
+
+    def run(reactor: IReactorCore) -> Deferred[None]:
+        context.on_shutdown = shutdown_registrar(reactor)
+        return execute(IReactorTCP(reactor), args, context).addCallback(_exit)
+
+    try:
+        react(run)
+    finally:
+        if context.stdout_closed:
+            # Python would complain when it flushes standard output at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+
+
+def _exit(status: int) -> None:
+    if status != 0:
+        raise SystemExit(status)
+
+
+def serve_main() -> NoReturn:
+    """
+    The C{poetry-serve} console script: C{python -m poetry serve}.
+    """
+    main(["serve", *sys.argv[1:]], prog="poetry-serve")
+
+
+def get_main() -> NoReturn:
+    """
+    The C{poetry-get} console script: C{python -m poetry get}.
+    """
+    main(["get", *sys.argv[1:]], prog="poetry-get")
+
+
+if __name__ == "__main__":
+    main()
