@@ -1,0 +1,461 @@
+"""
+The scheduler under L{MemoryNetwork}: one FIFO of ready I{steps}
+(deliveries, connection completions, closes) and one heap of timers on a
+virtual clock, run in I{passes} like a reactor's iterations.
+
+A pass at the current virtual time first runs every timed call that is due
+and was scheduled before the pass began, in C{(time, scheduling order)}
+order, then every step that was ready when the step phase began, in FIFO
+order.  Anything scheduled during a pass -- including C{callLater(0)} --
+runs in a later pass.  The clock moves forward, to the next timer, only
+when no step is ready and no timer is due (auto-advance).
+
+This fixes three bugs of L{twisted.internet.task.Clock}: calls scheduled
+by calls inside C{advance(n)} run at their own time within the window
+(Twisted #9819); a C{callLater(0)} cascade cannot run ahead of calls that
+are already due, and an endless one is stopped by the step budget (#5962);
+an exception in one call does not stop the other due calls (#6867).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from heapq import heapify, heappop, heappush
+from typing import Any, TypeVar
+
+from twisted.internet.base import DelayedCall
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IDelayedCall
+from twisted.python.failure import Failure
+
+from poetry.testing._errors import Deadlock, StepBudgetExceeded, TimerErrors
+from poetry.testing._trace import describe_callable, summarize_recent
+
+__all__ = ["Scheduler", "VirtualDelayedCall"]
+
+_T = TypeVar("_T")
+
+# Compact the timer heap when more than this many entries are stale and they
+# are more than half of it.
+_COMPACT_THRESHOLD = 256
+
+
+class VirtualDelayedCall(DelayedCall):
+    """
+    A L{DelayedCall} on a L{Scheduler}'s virtual clock.
+
+    @ivar _entry: the scheduling sequence number of this call's live entry
+        in the timer heap; older entries for it (left behind by C{reset} or
+        C{delay}) are stale and skipped.
+    """
+
+    _entry: int = -1
+
+
+class Scheduler:
+    """
+    The ready queue, the timer heap, the virtual clock and the run loops.
+
+    @ivar seed: the seed of this world (see L{MemoryNetwork}).
+    @ivar test_id: the trial id of the running test, if a test case set it;
+        used in the reproduction line of every error.
+    @ivar step_budget: the most steps (ready steps plus timed calls) one
+        C{run}, C{run_until} or C{advance} call may take.
+    """
+
+    def __init__(self, seed: int, step_budget: int, trace: bool = True) -> None:
+        if step_budget < 1:
+            raise ValueError(f"step_budget must be positive, not {step_budget!r}")
+        self.seed = seed
+        self.test_id: str | None = None
+        self.step_budget = step_budget
+        self._now = 0.0
+        # Shared by every timer (rather than three new bound methods each).
+        self._timer_hooks = (self._cancelled, self._moved_sooner, self.seconds)
+        self._ready: deque[Callable[[], object]] = deque()
+        # Timers: a heap of the distinct times at which calls are due, and
+        # for each of those times its calls in scheduling order, flat:
+        # [sequence, call, sequence, call, ...] (no tuple per entry for the
+        # garbage collector to track).  Calls due at the same time -- common
+        # on a virtual clock -- cost no heap operation.
+        self._times: list[float] = []
+        self._buckets: dict[float, list[Any]] = {}
+        self._sequence = 0
+        self._stale = 0
+        # The trace, flat: five items per event (see _trace.RawEvent).  With
+        # tracing off, a zero-length deque drops every event at C speed.
+        self._trace: list[Any] | deque[Any] = [] if trace else deque(maxlen=0)
+
+    # IReactorTime
+
+    def seconds(self) -> float:
+        """
+        The current virtual time, in seconds; starts at 0.
+        """
+        return self._now
+
+    def callLater(
+        self, delay: float, callable: Callable[..., Any], *args: object, **kw: object
+    ) -> IDelayedCall:
+        """
+        Call C{callable(*args, **kw)} after C{delay} virtual seconds.
+
+        Calls due at the same time run in the order they were scheduled.
+
+        @raise ValueError: if C{delay} is negative or not finite (unlike
+            L{twisted.internet.task.Clock}, which accepts them).
+        """
+        if not (delay >= 0 and math.isfinite(delay)):
+            raise ValueError(
+                f"callLater delay must be a finite number >= 0, not {delay!r}"
+            )
+        cancelled, moved_sooner, seconds = self._timer_hooks
+        call = VirtualDelayedCall(
+            self._now + delay, callable, args, kw, cancelled, moved_sooner, seconds
+        )
+        self._push(call)
+        return call
+
+    def getDelayedCalls(self) -> list[IDelayedCall]:
+        """
+        A new list of the pending (active) timed calls, soonest first.
+        """
+        return [call for _, _, call in self._live_timers()]
+
+    # Timers
+
+    def _push(self, call: VirtualDelayedCall) -> None:
+        sequence = self._sequence
+        self._sequence = sequence + 1
+        call._entry = sequence
+        time = call.time
+        bucket = self._buckets.get(time)
+        if bucket is None:
+            self._buckets[time] = [sequence, call]
+            heappush(self._times, time)
+        else:
+            bucket += (sequence, call)
+
+    def _cancelled(self, call: DelayedCall) -> None:
+        self._stale += 1
+        if self._stale > _COMPACT_THRESHOLD and 2 * self._stale > self._entries():
+            self._compact()
+
+    def _moved_sooner(self, call: DelayedCall) -> None:
+        assert isinstance(call, VirtualDelayedCall)
+        self._stale += 1
+        self._push(call)
+
+    def _entries(self) -> int:
+        return sum(len(bucket) for bucket in self._buckets.values()) // 2
+
+    def _compact(self) -> None:
+        """
+        Drop every stale entry (cancelled, called, or moved elsewhere).
+        """
+        buckets = self._buckets
+        for time in list(buckets):
+            bucket = buckets[time]
+            live: list[Any] = []
+            for index in range(0, len(bucket), 2):
+                sequence, call = bucket[index], bucket[index + 1]
+                if call._entry == sequence and call.active():
+                    live += (sequence, call)
+            if live:
+                buckets[time] = live
+            else:
+                del buckets[time]
+        self._times[:] = list(buckets)
+        heapify(self._times)
+        self._stale = 0
+
+    def _live_timers(self) -> list[tuple[float, int, VirtualDelayedCall]]:
+        live = [
+            (call.getTime(), sequence, call)
+            for bucket in self._buckets.values()
+            for sequence, call in zip(bucket[::2], bucket[1::2], strict=True)
+            if call._entry == sequence and call.active()
+        ]
+        live.sort(key=lambda entry: (entry[0], entry[1]))
+        return live
+
+    def _next_time(self) -> float | None:
+        """
+        The soonest time at which a live call is due (dropping stale entries
+        and moving delayed calls on the way), or L{None} if there is none.
+        """
+        times = self._times
+        buckets = self._buckets
+        while times:
+            time = times[0]
+            bucket = buckets[time]
+            index = 0
+            while index < len(bucket):
+                sequence, call = bucket[index], bucket[index + 1]
+                if call._entry != sequence or not call.active():
+                    index += 2
+                elif call.delayed_time > 0.0:
+                    index += 2
+                    call.activate_delay()
+                    self._push(call)
+                else:
+                    if index:
+                        del bucket[:index]
+                    return time
+            heappop(times)
+            del buckets[time]
+        return None
+
+    def _fire_due(self, until: list[object] | None) -> int:
+        """
+        Run every live timed call due at or before now that was scheduled
+        before this phase began, in (time, scheduling) order.  Calls that
+        raise are collected and reported together, after the others ran.
+
+        @return: the number of calls made.
+        @raise TimerErrors: if any call raised.
+        """
+        times = self._times
+        buckets = self._buckets
+        now = self._now
+        limit = self._sequence
+        trace = self._trace
+        failures: list[Failure] = []
+        fired = 0
+        while times and times[0] <= now:
+            time = times[0]
+            bucket = buckets[time]
+            index = 0
+            stop = False
+            # The bucket may grow while we run it (calls scheduled for the
+            # same time); those have sequence >= limit and wait.
+            while index < len(bucket):
+                sequence = bucket[index]
+                if sequence >= limit:
+                    stop = True
+                    break
+                call = bucket[index + 1]
+                index += 2
+                if call._entry != sequence or call.cancelled or call.called:
+                    continue
+                if call.delayed_time > 0.0:
+                    call.activate_delay()
+                    self._push(call)
+                    continue
+                call.called = 1
+                trace.extend((now, "timer", None, "", describe_callable(call.func)))
+                fired += 1
+                try:
+                    call.func(*call.args, **call.kw)
+                except Exception:
+                    failures.append(Failure())
+                if until:
+                    stop = True
+                    break
+            if index < len(bucket):
+                del bucket[:index]
+            else:
+                heappop(times)
+                del buckets[time]
+            if stop:
+                break
+        if failures:
+            raise self._timer_errors(failures)
+        return fired
+
+    def _timer_errors(self, failures: list[Failure]) -> TimerErrors:
+        lines = [
+            f"{len(failures)} timed call(s) raised at t={self._now!r}; every "
+            "other call due in the same pass ran first:"
+        ]
+        for number, failure in enumerate(failures, 1):
+            lines.append(f"--- failure {number} of {len(failures)} ---")
+            lines.append(failure.getTraceback().rstrip())
+        return TimerErrors("\n".join(lines), self.seed, self.test_id, failures=failures)
+
+    # Running
+
+    def _loop(self, what: str, until: list[object] | None, end: float | None) -> None:
+        """
+        Run passes until C{until} is not empty, or the world is quiet
+        (nothing ready, no timer), or the next timer is after C{end}.
+        """
+        ready = self._ready
+        times = self._times
+        budget = self.step_budget
+        steps = 0
+        while True:
+            progressed = False
+            if times and times[0] <= self._now:
+                fired = self._fire_due(until)
+                if fired:
+                    steps += fired
+                    progressed = True
+                    if until:
+                        return
+            count = len(ready)
+            if count:
+                progressed = True
+                if until is None:
+                    popleft = ready.popleft
+                    for _ in range(count):
+                        popleft()()
+                    steps += count
+                else:
+                    for _ in range(count):
+                        ready.popleft()()
+                        steps += 1
+                        if until:
+                            return
+            if steps > budget:
+                raise self._budget_exceeded(what, steps)
+            if progressed:
+                continue
+            next_time = self._next_time()
+            if next_time is None or (end is not None and next_time > end):
+                return
+            self._now = next_time
+
+    def run(self) -> None:
+        """
+        Deliver, complete, close and fire timers until nothing is left,
+        moving the clock forward to the next timer whenever no step is
+        ready (auto-advance).
+
+        @raise StepBudgetExceeded: after more than C{step_budget} steps.
+        @raise TimerErrors: if timed calls raised (after the other calls due
+            in the same pass ran).
+        """
+        self._loop("run()", None, None)
+
+    def run_until(self, d: Deferred[_T]) -> _T:
+        """
+        Run (with auto-advance) until C{d} has fired, and return its result
+        or raise its failure's exception.  The result is consumed if it is a
+        failure (so that it is not also logged as unhandled).
+
+        @raise Deadlock: if nothing is ready, no timer is left and C{d} has
+            not fired.
+        @raise StepBudgetExceeded: after more than C{step_budget} steps.
+        @raise TimerErrors: if timed calls raised.
+        """
+        if not isinstance(d, Deferred):
+            raise TypeError(f"run_until needs a Deferred, not {d!r}")
+        outcome: list[object] = []
+
+        def capture(result: object) -> object:
+            outcome.append(result)
+            if isinstance(result, Failure):
+                return None
+            return result
+
+        # Not d.called: that is true as soon as d has a first result, even
+        # while its callbacks wait on another Deferred.
+        d.addBoth(capture)
+        if not outcome:
+            self._loop("run_until()", outcome, None)
+        if not outcome:
+            raise Deadlock(
+                f"run_until({d!r}) cannot finish: at t={self._now!r} nothing "
+                "is ready to run, no timer is left, and the Deferred has not "
+                "fired.\n" + self.describe(),
+                self.seed,
+                self.test_id,
+            )
+        result = outcome[0]
+        if isinstance(result, Failure):
+            result.raiseException()
+        return result  # type: ignore[return-value]  # the result of d, a _T
+
+    def advance(self, seconds: float) -> None:
+        """
+        Move the clock forward by C{seconds}, processing every ready step
+        and every timed call due up to the new time, in time order, at its
+        own time -- including calls scheduled by those calls within the
+        window.  Afterwards C{seconds()} is the old time plus C{seconds}.
+        C{advance(0)} processes everything that can happen without time
+        passing.
+
+        @raise ValueError: if C{seconds} is negative or not finite.
+        @raise StepBudgetExceeded: after more than C{step_budget} steps.
+        @raise TimerErrors: if timed calls raised.
+        """
+        if not (seconds >= 0 and math.isfinite(seconds)):
+            raise ValueError(
+                f"advance needs a finite number of seconds >= 0, not {seconds!r}"
+            )
+        end = self._now + seconds
+        self._loop(f"advance({seconds!r})", None, end)
+        if self._now < end:
+            self._now = end
+
+    def step(self) -> bool:
+        """
+        Run one pass: the timed calls due now, then the steps ready now.  If
+        nothing can run at the current time, first move the clock to the
+        next timer.
+
+        @return: L{True} if anything ran, L{False} if the world is quiet.
+        @raise TimerErrors: if timed calls raised.
+        """
+        if not self._ready and not (self._times and self._times[0] <= self._now):
+            next_time = self._next_time()
+            if next_time is None:
+                return False
+            self._now = next_time
+        ran = 0
+        if self._times and self._times[0] <= self._now:
+            ran += self._fire_due(None)
+        count = len(self._ready)
+        for _ in range(count):
+            self._ready.popleft()()
+        return bool(ran or count)
+
+    # Diagnostics
+
+    def describe(self) -> str:
+        """
+        A readable description of everything still pending.
+        """
+        return self._describe_timers()
+
+    def _describe_timers(self) -> str:
+        live = self._live_timers()
+        if not live:
+            return "Pending timers: none"
+        lines = [f"Pending timers ({len(live)}):"]
+        for time, _, call in live[:20]:
+            lines.append(f"  at t={time!r}: {describe_callable(call.func)}")
+        if len(live) > 20:
+            lines.append(f"  ... and {len(live) - 20} more")
+        return "\n".join(lines)
+
+    def _budget_exceeded(self, what: str, steps: int) -> StepBudgetExceeded:
+        lines = [
+            f"{what} took {steps} steps, more than the step budget of "
+            f"{self.step_budget}, and was still busy at t={self._now!r} "
+            "(virtual seconds).",
+            "Most frequent recent events:",
+        ]
+        lines.extend(f"  {line}" for line in summarize_recent(self._trace))
+        if self._ready:
+            kinds: dict[str, int] = {}
+            for pending in self._ready:
+                key = describe_callable(pending)
+                kinds[key] = kinds.get(key, 0) + 1
+            summary = ", ".join(f"{n} x {key}" for key, n in sorted(kinds.items()))
+            lines.append(f"Ready steps ({len(self._ready)}): {summary}")
+        lines.append(self.describe())
+        lines.append(
+            "Something probably reschedules itself forever: a callLater(0) "
+            "cascade, a LoopingCall or other periodic timer under run() (bound "
+            "it with advance(seconds) or run_until(d)), or protocols that "
+            "answer each other endlessly.  If the work is genuinely this "
+            "long, raise the budget: MemoryNetwork(step_budget=...) or "
+            "net.step_budget = ..."
+        )
+        return StepBudgetExceeded(
+            "\n".join(lines), self.seed, self.test_id, steps=steps
+        )

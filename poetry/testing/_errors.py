@@ -1,0 +1,110 @@
+"""
+The exceptions the harness raises.  Every one derives from L{HarnessError},
+carries the network's seed and ends its message with a one-line reproduction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from twisted.python.failure import Failure
+
+from poetry.testing._seed import reproduction_line
+
+__all__ = [
+    "Deadlock",
+    "HarnessError",
+    "NondeterminismError",
+    "StepBudgetExceeded",
+    "TimerErrors",
+    "Unclean",
+]
+
+
+class HarnessError(Exception):
+    """
+    Base class of every error raised by L{poetry.testing}.
+
+    @ivar seed: the seed of the network (or scenario) that failed.
+    @ivar test_id: the trial id of the test, if it was known.
+    @ivar detail: the message without the reproduction line.
+    """
+
+    def __init__(self, detail: str, seed: int, test_id: str | None = None) -> None:
+        self.detail = detail
+        self.seed = seed
+        self.test_id = test_id
+        super().__init__(f"{detail.rstrip()}\n{reproduction_line(seed, test_id)}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class Deadlock(HarnessError):
+    """
+    L{MemoryNetwork.run_until} was waiting for a L{Deferred} that can no longer
+    fire: no delivery is pending and no timer is left.  The message lists the
+    open connections, listening ports, connection attempts and timers.
+    """
+
+
+class StepBudgetExceeded(HarnessError):
+    """
+    A single C{run}, C{run_until} or C{advance} call took more steps than the
+    network's C{step_budget}: most likely something reschedules itself
+    forever (a C{callLater(0)} cascade, a L{LoopingCall}, or two protocols
+    that answer each other endlessly).
+
+    @ivar steps: the number of steps taken.
+    """
+
+    def __init__(
+        self, detail: str, seed: int, test_id: str | None = None, *, steps: int = 0
+    ) -> None:
+        super().__init__(detail, seed, test_id)
+        self.steps = steps
+
+
+class Unclean(HarnessError):
+    """
+    L{MemoryNetwork.assert_clean} found pending timers, open connections,
+    connection attempts or listening ports.
+    """
+
+
+class NondeterminismError(HarnessError):
+    """
+    L{assert_deterministic} ran a scenario twice with the same seed and the
+    two traces differ.
+
+    @ivar index: the index of the first differing trace event.
+    """
+
+    def __init__(
+        self, detail: str, seed: int, test_id: str | None = None, *, index: int = 0
+    ) -> None:
+        super().__init__(detail, seed, test_id)
+        self.index = index
+
+
+class TimerErrors(HarnessError):
+    """
+    One or more timed calls (C{callLater}) raised an exception.  The harness
+    runs every other call that was due in the same pass first (unlike
+    L{twisted.internet.task.Clock}, which stops at the first exception) and
+    then raises this error.
+
+    @ivar failures: the L{Failure} of each call that raised, in the order
+        they ran.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        seed: int,
+        test_id: str | None = None,
+        *,
+        failures: Sequence[Failure] = (),
+    ) -> None:
+        super().__init__(detail, seed, test_id)
+        self.failures = list(failures)
