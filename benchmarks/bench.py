@@ -66,14 +66,60 @@ def rate(run_batch: Callable[[int], None], batch: int, repeats: int) -> float:
 
 
 # -- 1. poem deliveries --------------------------------------------------------
+#
+# Every path runs the same two protocols -- poetry's fast server protocol and
+# poetry's client protocol -- through a whole connection: build both, connect,
+# write the poem, close, both connectionLost.  Only the transport differs.
+
+SERVER_FACTORY = PoetryServerFactory(POEM)
+SERVER_FACTORY.noisy = False
+
+
+class _PoemClientFactory(ClientFactory[PoetryClientProtocol]):
+    noisy = False
+    client: PoetryClientProtocol | None = None
+
+    def buildProtocol(self, addr: IAddress | None) -> PoetryClientProtocol:
+        self.client = PoetryClientProtocol()
+        return self.client
+
+
+def _poem_of(client: PoetryClientProtocol | None) -> bytes:
+    assert client is not None
+    poems: list[bytes] = []
+    client.finished.addCallback(poems.append)
+    return poems[0]
+
+
+class _DirectTransport:
+    """
+    The least a transport can do: hand each write straight to the peer's
+    C{dataReceived}, and on close call both sides' C{connectionLost}.
+    """
+
+    def __init__(self, peer: Protocol) -> None:
+        self.peer = peer
+        self.protocol: Protocol | None = None
+
+    def write(self, data: bytes) -> None:
+        self.peer.dataReceived(data)
+
+    def loseConnection(self) -> None:
+        assert self.protocol is not None
+        self.protocol.connectionLost(CONNECTION_DONE)
+        self.peer.connectionLost(CONNECTION_DONE)
 
 
 def direct_batch(n: int) -> None:
     for _ in range(n):
         client = PoetryClientProtocol()
-        client.dataReceived(POEM)
-        client.connectionLost(CONNECTION_DONE)
-        assert client.finished.called
+        client.makeConnection(None)
+        server = SERVER_FACTORY.buildProtocol(None)
+        assert server is not None
+        transport = _DirectTransport(client)
+        transport.protocol = server
+        server.makeConnection(transport)
+        assert _poem_of(client) == POEM
 
 
 def memory_network_batch(**settings: Any) -> Callable[[int], None]:
@@ -81,36 +127,26 @@ def memory_network_batch(**settings: Any) -> Callable[[int], None]:
 
     def run(n: int) -> None:
         net = MemoryNetwork(seed=1, **settings)
-        port = net.listenTCP(0, PoetryServerFactory(POEM), interface="127.0.0.1")
+        port = net.listenTCP(0, SERVER_FACTORY, interface="127.0.0.1")
+        number = _port_number(port)
+        factory = _PoemClientFactory()
         for _ in range(n):
-            poem = net.run_until(get_poetry(net, "127.0.0.1", _port_number(port)))
-            assert poem == POEM
+            net.connectTCP("127.0.0.1", number, factory)
+            net.run()
+            assert _poem_of(factory.client) == POEM
 
     return run
-
-
-class _WriteAndClose(Protocol):
-    def connectionMade(self) -> None:
-        assert self.transport is not None
-        self.transport.write(POEM)
-        self.transport.loseConnection()
-
-
-class _Collect(Protocol):
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-
-    def dataReceived(self, data: bytes) -> None:
-        self.chunks.append(data)
 
 
 def iosim_batch(n: int) -> None:
     from twisted.test.iosim import connectedServerAndClient
 
     for _ in range(n):
-        client, _server, pump = connectedServerAndClient(_WriteAndClose, _Collect)
+        client, _server, pump = connectedServerAndClient(
+            lambda: SERVER_FACTORY.buildProtocol(None), PoetryClientProtocol
+        )
         pump.flush()
-        assert b"".join(client.chunks) == POEM
+        assert _poem_of(client) == POEM
 
 
 @defer.inlineCallbacks
@@ -118,18 +154,24 @@ def loopback_async_batch(n: int) -> Generator[Any, Any, None]:
     from twisted.protocols.loopback import loopbackAsync
 
     for _ in range(n):
-        client = _Collect()
-        yield loopbackAsync(_WriteAndClose(), client)
-        assert b"".join(client.chunks) == POEM
+        client = PoetryClientProtocol()
+        server = SERVER_FACTORY.buildProtocol(None)
+        yield loopbackAsync(server, client)
+        assert _poem_of(client) == POEM
 
 
 @defer.inlineCallbacks
 def real_tcp_batch(reactor: Any, n: int) -> Generator[Any, Any, None]:
-    port = reactor.listenTCP(0, PoetryServerFactory(POEM), interface="127.0.0.1")
+    port = reactor.listenTCP(0, SERVER_FACTORY, interface="127.0.0.1")
     try:
         number = _port_number(port)
+        factory = _PoemClientFactory()
         for _ in range(n):
-            poem = yield get_poetry(reactor, "127.0.0.1", number)
+            reactor.connectTCP("127.0.0.1", number, factory)
+            while factory.client is None:
+                yield task.deferLater(reactor, 0, lambda: None)
+            poem = yield factory.client.finished
+            factory.client = None
             assert poem == POEM
     finally:
         yield port.stopListening()
