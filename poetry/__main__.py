@@ -61,6 +61,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> NoReturn
             # Python would complain when it flushes standard output at exit.
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
 
 
 def _exit(status: int) -> None:

@@ -222,9 +222,10 @@ class PoetryProxyProtocol(Protocol):
         waiting.addCallbacks(self._serve, self._fail)
 
     def _serve(self, poem: bytes) -> None:
+        # Only while connected: connectionLost cancels the wait, and a
+        # cancelled wait on the cache always fails (into _fail), never
+        # delivers a poem.
         self._waiting = None
-        if self._gone:
-            return
         assert self.transport is not None
         self.transport.write(poem)
         self.transport.loseConnection()

@@ -608,9 +608,9 @@ class TransformServerProtocol(NetstringReceiver):
         self._ignored += len(data)
 
     def _cancel_idle(self) -> None:
+        # The idle call is only kept while pending: _idle forgets it first.
         if self._idle_call is not None:
-            if self._idle_call.active():
-                self._idle_call.cancel()
+            self._idle_call.cancel()
             self._idle_call = None
 
     def _cancel_pending(self) -> None:

@@ -43,8 +43,10 @@ exit status: 0 on success (and after a clean shutdown on SIGINT or SIGTERM),
 """
 
 
-def _verbosity_parent(dest: str) -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
+def _verbosity_parent(dest: str, prog: str) -> argparse.ArgumentParser:
+    # The prog is never shown; given, it keeps argparse from reading
+    # sys.argv[0], which may be missing (an embedded interpreter).
+    parent = argparse.ArgumentParser(prog=prog, add_help=False)
     parent.add_argument(
         "-v",
         "--verbose",
@@ -65,7 +67,7 @@ def build_parser(prog: str = "python -m poetry") -> argparse.ArgumentParser:
         prog=prog,
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        parents=[_verbosity_parent("verbose_before")],
+        parents=[_verbosity_parent("verbose_before", prog)],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -74,7 +76,7 @@ def build_parser(prog: str = "python -m poetry") -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(
         title="commands", dest="command", metavar="COMMAND", required=True
     )
-    parents = [_verbosity_parent("verbose")]
+    parents = [_verbosity_parent("verbose", prog)]
     _serve.add_parser(subparsers, parents)
     _get.add_parser(subparsers, parents)
     _transform.add_parsers(subparsers, parents)

@@ -246,7 +246,10 @@ def parse_listen(text: str) -> str:
             _port_number(port, allow_zero=True)
         except ValueError as error:
             raise ValueError(f"invalid endpoint {text!r}: {error}") from None
-        if "interface" not in keywords and len(positional) < 2:
+        # The interface is the second positional field of tcp (PORT:INTERFACE)
+        # and the third of tcp6 (PORT:BACKLOG:INTERFACE).
+        interface_field = 2 if kind == "tcp" else 3
+        if "interface" not in keywords and len(positional) < interface_field:
             text += (
                 f":interface={DEFAULT_HOST}" if kind == "tcp" else r":interface=\:\:1"
             )

@@ -6,11 +6,19 @@ reactor: no sockets, no global reactor, no real time.
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
+from rich.console import Console
+from twisted.internet.address import (
+    HostnameAddress,
+    IPv4Address,
+    IPv6Address,
+    UNIXAddress,
+)
 from twisted.internet.defer import (
     CancelledError,
     Deferred,
@@ -24,22 +32,29 @@ from twisted.internet.error import (
     ConnectionLost,
     ConnectionRefusedError,
     DNSLookupError,
+    NoRouteError,
 )
 from twisted.internet.error import TimeoutError as ConnectTimeoutError
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.internet.task import Clock
-from twisted.internet.testing import MemoryReactorClock, StringTransport
-from twisted.logger import Logger, LogLevel
+from twisted.internet.testing import MemoryReactor, MemoryReactorClock, StringTransport
+from twisted.logger import LogBeginner, Logger, LogLevel, LogPublisher
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from poetry import poems
-from poetry._cli import Context, execute, parse_args
-from poetry._cli._context import Cleanup, describe_failure, format_address
+from poetry._cli import Context, _main, execute, parse_args
+from poetry._cli._context import (
+    Cleanup,
+    describe_failure,
+    format_address,
+    shutdown_registrar,
+)
+from poetry._cli._demo import _address as demo_address
 from poetry._cli._get import output_names
-from poetry._cli._main import log_observer
-from poetry._cli._parsing import Address
+from poetry._cli._main import log_observer, start_logging
+from poetry._cli._parsing import Address, PoemSource
 from poetry._cli._progress import PlainDisplay, RichDisplay
 from poetry.client import PoemTimeout, PoemTruncated
 from poetry.proxy import PoetryProxyFactory
@@ -421,6 +436,45 @@ class GetTests(SynchronousTestCase):
         self.assertEqual(run.out, b"")
         self.assertIn("127.0.0.1:3: failed: connection refused", run.err)
 
+    def test_output_directory_cannot_be_created(self) -> None:
+        """
+        An C{--output} directory that cannot be created (here, a path under
+        a regular file) gives one error line naming it and status 1, without
+        connecting anywhere.
+        """
+        blocker = Path(self.mktemp())
+        blocker.write_bytes(b"a file, not a directory")
+        directory = blocker / "poems"
+        run = Run(["get", "1", "--output", str(directory)])
+        self.assertEqual(self.successResultOf(run.result), 1)
+        self.assertEqual(run.reactor.tcpClients, [])
+        self.assertTrue(
+            run.err.startswith(f"poetry: error: cannot create {str(directory)!r}: "),
+            run.err,
+        )
+        self.assertEqual(len(run.err.splitlines()), 1)
+        self.assertFalse(directory.exists())
+
+    def test_output_file_cannot_be_written(self) -> None:
+        """
+        A poem whose file cannot be written (here, a directory is in the
+        way) gives an error line naming the file and makes the status 1;
+        the other poems are still saved.
+        """
+        directory = Path(self.mktemp())
+        (directory / "127.0.0.1_1.txt").mkdir(parents=True)
+        run = Run(["get", "1", "2", "--output", str(directory)])
+        run.deliver(0, LIGHTHOUSE)
+        run.deliver(1, CAFE)
+        self.assertEqual(self.successResultOf(run.result), 1)
+        self.assertEqual((directory / "127.0.0.1_2.txt").read_bytes(), CAFE)
+        target = str(directory / "127.0.0.1_1.txt")
+        self.assertTrue(
+            run.err.startswith(f"poetry: error: cannot write {target!r}: "), run.err
+        )
+        self.assertEqual(len(run.err.splitlines()), 1)
+        self.assertEqual(run.out, b"")
+
     def test_output_names(self) -> None:
         """
         File names keep letters, digits, dots and dashes of the host.
@@ -605,6 +659,27 @@ class LoggingTests(SynchronousTestCase):
             self.assertEqual(logged, shown, verbosity)
             self.assertEqual(LogLevel.levelWithName("warn"), LogLevel.warn)
 
+    def test_start_logging(self) -> None:
+        """
+        L{start_logging} begins the global log on the stream at the level
+        asked for -- here through a stand-in for the global L{LogBeginner}
+        -- and leaves standard output and error alone.
+        """
+        publisher = LogPublisher()
+        stdio = SimpleNamespace(stdout=io.StringIO(), stderr=io.StringIO())
+        original = (stdio.stdout, stdio.stderr)
+        warnings_module = SimpleNamespace(showwarning=warnings.showwarning)
+        beginner = LogBeginner(publisher, io.StringIO(), stdio, warnings_module)
+        self.patch(_main, "globalLogBeginner", beginner)
+        stream = io.StringIO()
+        start_logging(stream, 1)
+        log = Logger(observer=publisher)
+        log.debug("at debug")
+        log.info("at info")
+        self.assertIn("at info", stream.getvalue())
+        self.assertNotIn("at debug", stream.getvalue())
+        self.assertEqual((stdio.stdout, stdio.stderr), original)
+
 
 class FormatTests(SynchronousTestCase):
     """
@@ -620,6 +695,9 @@ class FormatTests(SynchronousTestCase):
         )
         self.assertEqual(format_address(IPv6Address("TCP", "::1", 5)), "[::1]:5")
         self.assertEqual(format_address(UNIXAddress(b"/tmp/s")), "unix:/tmp/s")
+        self.assertEqual(format_address(UNIXAddress(None)), "unix:")
+        other = HostnameAddress(b"poems.example", 5)
+        self.assertEqual(format_address(other), str(other))
 
     def test_failures(self) -> None:
         """
@@ -630,6 +708,7 @@ class FormatTests(SynchronousTestCase):
             (DNSLookupError("nohost"), "cannot resolve the host name"),
             (ConnectTimeoutError(), "timed out while connecting"),
             (CancelledError(), "cancelled (shutting down)"),
+            (NoRouteError(), "cannot connect: No route to host"),
             (PoemTimeout(2.0, True, b"abc"), "no complete poem within 2.0 seconds"),
             (
                 PoemTruncated(b"ab", Failure(ConnectionLost())),
@@ -639,6 +718,34 @@ class FormatTests(SynchronousTestCase):
         ]
         for error, expected in rows:
             self.assertIn(expected, describe_failure(Failure(error)), error)
+
+
+class ShutdownRegistrarTests(SynchronousTestCase):
+    """
+    L{shutdown_registrar} makes cleanups part of the reactor's shutdown.
+    """
+
+    def test_before_shutdown(self) -> None:
+        """
+        Each cleanup becomes a I{before shutdown} trigger of the reactor:
+        the phase whose returned L{Deferred}s the reactor waits for before it
+        stops.
+        """
+        reactor = MemoryReactor()
+        register = shutdown_registrar(reactor)
+
+        def first() -> None:
+            return None
+
+        def second() -> Deferred[None]:
+            return succeed(None)
+
+        register(first)
+        register(second)
+        self.assertEqual(
+            reactor.triggers,
+            {"before": {"shutdown": [(first, (), {}), (second, (), {})]}},
+        )
 
 
 class DisplayTests(SynchronousTestCase):
@@ -686,6 +793,59 @@ class DisplayTests(SynchronousTestCase):
             self.assertIn(expected, text)
         self.assertEqual(clock.getDelayedCalls(), [])
 
+    def test_rich_given_console(self) -> None:
+        """
+        L{RichDisplay} draws on the console it is given (at that console's
+        width), not on the stream.
+        """
+        stream = io.StringIO()
+        drawn = io.StringIO()
+        console = Console(file=drawn, force_terminal=True, width=60)
+        display = RichDisplay(stream, Clock(), console)
+        row = display.add("a server")
+        display.update(row, 99)
+        display.finish(row, True)
+        display.close()
+        self.assertEqual(stream.getvalue(), "")
+        self.assertIn("a server", drawn.getvalue())
+        self.assertIn("99 bytes", drawn.getvalue())
+
+    def test_rich_redraw_failure(self) -> None:
+        """
+        When a timed redraw fails (the terminal write raised), the redraws
+        stop and the display can still be closed: no timer is left, and the
+        final drawing is made.  (The failed redraw is reported as an
+        unhandled error of the redraw loop; it is flushed here.)
+        """
+        drawn = _FailOnceStream()
+        clock = Clock()
+        display = RichDisplay(
+            drawn, clock, Console(file=drawn, force_terminal=True, width=60)
+        )
+        row = display.add("a server")
+        drawn.fail_next = True
+        clock.advance(0.1)
+        self.assertEqual(clock.getDelayedCalls(), [])
+        self.assertTrue(self.flushLoggedErrors(OSError))
+        display.update(row, 77)
+        display.close()
+        self.assertIn("77 bytes", drawn.getvalue())
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+
+class _FailOnceStream(io.StringIO):
+    """
+    A terminal stream whose next write fails when C{fail_next} is set.
+    """
+
+    fail_next = False
+
+    def write(self, text: str) -> int:
+        if self.fail_next:
+            self.fail_next = False
+            raise OSError(5, "Input/output error")
+        return super().write(text)
+
 
 class _ClosedPipe(io.BytesIO):
     """
@@ -720,3 +880,98 @@ class ClosedOutputTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(result), 0)
         self.assertTrue(context.stdout_closed)
         self.assertEqual(stderr.getvalue(), "")
+
+
+class _RefusingReactor(ListeningReactor):
+    """
+    A L{ListeningReactor} whose C{listenTCP} call number C{refuse} (counting
+    from 0) fails as a port in use does.
+    """
+
+    def __init__(self, refuse: int) -> None:
+        super().__init__()
+        self.refuse = refuse
+        self.listen_calls = 0
+
+    def listenTCP(
+        self,
+        port: int,
+        factory: IProtocolFactory,
+        backlog: int = 50,
+        interface: str = "",
+    ) -> FakePort:
+        call, self.listen_calls = self.listen_calls, self.listen_calls + 1
+        if call == self.refuse:
+            raise CannotListenError(interface, port, OSError("Address in use"))
+        return super().listenTCP(port, factory, backlog, interface)
+
+
+class DemoTests(SynchronousTestCase):
+    """
+    C{demo} on a fake reactor: its options, and what it does when a port
+    cannot be opened.  (It is run end to end in
+    L{tests.unit.test_cli_memory_network}.)
+    """
+
+    def test_poem_option(self) -> None:
+        """
+        The slow server serves the poem C{--poem} names, and the lighthouse
+        poem by default.
+        """
+        self.assertEqual(
+            parse_args(["demo"]).poem, PoemSource("lighthouse", LIGHTHOUSE)
+        )
+        self.assertEqual(
+            parse_args(["demo", "--poem", "cafe"]).poem, PoemSource("cafe", CAFE)
+        )
+        run = Run(["demo", "--poem", "cafe", "--chunk-size", "7", "--delay", "2"])
+        slow = run.reactor.listened[0][1]
+        self.assertIsInstance(slow, SlowPoetryServerFactory)
+        self.assertEqual(slow.poem, CAFE)
+        self.assertTrue(
+            run.out.startswith(
+                b"poetry: serving cafe slowly (7 bytes every 2 s) on 127.0.0.1:"
+            ),
+            run.out,
+        )
+
+    def test_cannot_listen(self) -> None:
+        """
+        When the slow server's, the transform server's or the proxy's port
+        cannot be opened, the demo prints one error line and exits 1 without
+        fetching anything, and every port it had opened is closed again.
+        """
+        for refuse in range(3):
+            reactor = _RefusingReactor(refuse)
+            run = Run(["demo"], reactor)
+            self.assertEqual(self.successResultOf(run.result), 1, refuse)
+            self.assertEqual(
+                run.err,
+                "poetry demo: error: cannot listen on tcp:0:interface=127.0.0.1: "
+                "Couldn't listen on 127.0.0.1:0: Address in use.\n",
+                refuse,
+            )
+            self.assertEqual(run.out, b"", refuse)
+            self.assertEqual(reactor.tcpClients, [], refuse)
+            self.assertEqual(len(reactor.ports), refuse)
+            self.assertTrue(all(port.stopped for port in reactor.ports), refuse)
+
+    def test_address_of_a_tcp_port_only(self) -> None:
+        """
+        The demo connects to its own ports by their TCP address; a port that
+        reports another kind of address is refused with L{TypeError} rather
+        than turned into a nonsense address.
+        """
+
+        @implementer(IListeningPort)
+        class UnixPort(FakePort):
+            def getHost(self) -> Any:
+                return UNIXAddress(b"/tmp/demo.sock")
+
+        factory = PoetryServerFactory(CAFE)
+        tcp = FakePort(IPv4Address("TCP", "127.0.0.1", 5), factory)
+        self.assertEqual(demo_address(tcp), Address("127.0.0.1", 5))
+        unix = UnixPort(IPv4Address("TCP", "127.0.0.1", 5), factory)
+        with self.assertRaises(TypeError) as caught:
+            demo_address(unix)
+        self.assertIn("/tmp/demo.sock", str(caught.exception))

@@ -72,6 +72,8 @@ class ParseAddressTests(SynchronousTestCase):
             "host:-1",
             "host:1x",
             "[not-v6!]:1",
+            "[::g]:1",
+            "[fe80::1%no spaces]:1",
         ]:
             with self.assertRaises(ValueError, msg=text) as caught:
                 parse_address(text)
@@ -100,8 +102,9 @@ class ParseListenTests(SynchronousTestCase):
     def test_default_interface(self) -> None:
         """
         A C{tcp} description without an interface gets 127.0.0.1 (C{tcp6}:
-        C{::1}); one that names an interface, or another endpoint type, is
-        kept as given.
+        C{::1}, also when it gives a backlog, its second positional field);
+        one that names an interface, or another endpoint type, is kept as
+        given.
         """
         rows = {
             "tcp:0": "tcp:0:interface=127.0.0.1",
@@ -109,10 +112,29 @@ class ParseListenTests(SynchronousTestCase):
             "tcp:10000:interface=0.0.0.0": "tcp:10000:interface=0.0.0.0",
             "tcp:10000:0.0.0.0": "tcp:10000:0.0.0.0",
             "tcp6:0": r"tcp6:0:interface=\:\:1",
+            "tcp6:0:50": r"tcp6:0:50:interface=\:\:1",
+            "tcp:0:127.0.0.2": "tcp:0:127.0.0.2",
             "unix:/tmp/poetry.sock": "unix:/tmp/poetry.sock",
         }
         for text, expected in rows.items():
             self.assertEqual(parse_listen(text), expected, text)
+
+    def test_escapes(self) -> None:
+        """
+        Backslash escapes are read as L{serverFromString} reads them: an
+        escaped character is part of its field (an escaped colon does not
+        split), so an interface given as C{\\:\\:1} is kept as given, and an
+        escaped digit still makes a port number.
+        """
+        rows = {
+            r"tcp6:0:50:\:\:1": r"tcp6:0:50:\:\:1",
+            r"tcp:1\0000": r"tcp:1\0000:interface=127.0.0.1",
+        }
+        for text, expected in rows.items():
+            self.assertEqual(parse_listen(text), expected, text)
+        with self.assertRaises(ValueError) as caught:
+            parse_listen(r"tcp:\x")
+        self.assertIn("invalid port 'x': not a number", str(caught.exception))
 
     def test_bad(self) -> None:
         """

@@ -209,6 +209,30 @@ class ServiceTests(SynchronousTestCase):
             logged, ["poetry: serving proxy for 127.0.0.1:10000 on 0.0.0.0:0"]
         )
 
+    def test_proxy_defaults(self) -> None:
+        """
+        C{poetry-proxy} with only C{--upstream}: no transform, and the
+        factory's own ttl and upstream timeout.
+        """
+        reactor = MemoryReactorClock()
+        options = _parse(ProxyOptions(), ["--upstream", "poems.example:10000"])
+        self.assertEqual(
+            (options["ttl"], options["transform"], options["upstream-timeout"]),
+            (None, None, None),
+        )
+        logged = self._start(make_proxy_service(options, reactor), reactor)
+        factory: Any = reactor.tcpServers[0][1]
+        default = PoetryProxyFactory(MemoryReactorClock(), "h", 1)
+        self.assertEqual(
+            (factory.upstream_host, factory.upstream_port), ("poems.example", 10000)
+        )
+        self.assertIsNone(factory.transform)
+        self.assertEqual(factory.cache.ttl, default.cache.ttl)
+        self.assertEqual(factory.upstream_timeout, default.upstream_timeout)
+        self.assertEqual(
+            logged, ["poetry: serving proxy for poems.example:10000 on 0.0.0.0:0"]
+        )
+
     def test_proxy_bad(self) -> None:
         """
         A missing or malformed upstream, or a bad ttl or transform, is a

@@ -757,6 +757,34 @@ class PoetryProxyTransformTests(SynchronousTestCase):
         connect_client(factory, 3)
         self.assertEqual(self.upstream_hosts()[2:], [UPSTREAM])
 
+    def test_transform_cannot_start_falls_back(self) -> None:
+        """
+        When starting the transform raises at once (here the reactor's
+        C{connectTCP} does), that is a transform failure like any other: the
+        original poem is served, the failure is logged at warn with the
+        reason, nothing is cached, and no error is logged.
+        """
+
+        class NoTransformReactor(MemoryReactorClock):
+            def connectTCP(self, host: str, port: int, *args: Any, **kw: Any) -> Any:
+                if (host, port) == TRANSFORM[:2]:
+                    raise OSError(24, "Too many open files")
+                return super().connectTCP(host, port, *args, **kw)
+
+        self.reactor = NoTransformReactor()
+        factory = self.proxy()
+        clients = [connect_client(factory, n) for n in range(2)]
+        with capturedLogs() as events:
+            serve_upstream(self.reactor)
+        self.assertEqual([c.served for c in clients], [True] * 2)
+        [warning] = warnings_in(events)
+        self.assertIn("'cummingsify'", warning)
+        self.assertIn("Too many open files", warning)
+        self.assertIn("not caching", warning)
+        self.assertEqual(errors_in(events), [])
+        self.assertIsNone(factory.cache.cached())
+        self.assertEqual(self.upstream_hosts(), [UPSTREAM])
+
     def test_bad_transform_argument(self) -> None:
         """
         A C{transform=} that could never work is rejected at construction.

@@ -15,7 +15,7 @@ the same factory.
 
 from __future__ import annotations
 
-from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport, StringTransportWithDisconnection
@@ -496,6 +496,21 @@ class ServeTests(_ServerTestMixin):
         connection.send(netstring(payload))
         self.assertEqual(connection.transport.value(), netstring(payload[14:]))
 
+    def test_unixPeer(self) -> None:
+        """
+        A peer that is not an IP address (a client on a UNIX socket) is
+        named in log events as its address object prints.
+        """
+        address = UNIXAddress(b"/tmp/poetry.sock")
+        protocol = self.factory.buildProtocol(address)
+        transport = StringTransportWithDisconnection(peerAddress=address)
+        transport.protocol = protocol
+        protocol.makeConnection(transport)
+        protocol.dataReceived(b"x")
+        [event] = self.rejections()
+        self.assertEqual(event["peer"], str(address))
+        self.assertIn("/tmp/poetry.sock", formatEvent(event))
+
     def test_ipv6Peer(self) -> None:
         """
         An IPv6 peer is named as C{[host]:port} in log events.
@@ -579,6 +594,20 @@ class BadInputTests(_ServerTestMixin):
             event = self.assertRejected(connection, "unknown-transform")
             self.assertIn(repr(name), event["detail"])
             self.assertServesGoodClient()
+
+    def test_unknownLongNameShortened(self) -> None:
+        """
+        A long unknown name is shown cut to its first 40 bytes, followed by
+        C{...}, in the log: a hostile client cannot flood the log.
+        """
+        name = b"n" * 40 + b"TAIL" * 1000
+        connection = self.connect()
+        connection.send(netstring(name + b".a poem"))
+        event = self.assertRejected(connection, "unknown-transform")
+        self.assertIn(repr(b"n" * 40) + "...", event["detail"])
+        self.assertNotIn("TAIL", event["detail"])
+        self.assertEqual(event["transform"], "n" * 40)
+        self.assertServesGoodClient()
 
     def test_notUTF8(self) -> None:
         """
@@ -776,6 +805,35 @@ class BadInputTests(_ServerTestMixin):
         later.callback(b"too late")
         self.assertEqual(connection.transport.value(), b"")
         self.assertEqual(self.rejections(), [])
+        self.assertEqual(self.flushLoggedErrors(), [])
+        self.assertServesGoodClient()
+
+    def test_cancellationAnsweredWithResult(self) -> None:
+        """
+        A transform whose canceller answers the cancellation with a result
+        (which L{Deferred} allows) when the client leaves: that result is
+        not written to the departed client, and only the departure is
+        logged, at I{info}.
+        """
+        answered: list[bytes] = []
+
+        def answer(d: Deferred[bytes]) -> None:
+            answered.append(b"a partial poem")
+            d.callback(b"a partial poem")
+
+        self.service.register(
+            "partial", lambda poem: Deferred(answer), needs_text=False
+        )
+        connection = self.connect()
+        connection.send(netstring(b"partial.x"))
+        connection.disconnect()
+        self.assertEqual(answered, [b"a partial poem"])
+        self.assertEqual(connection.transport.value(), b"")
+        self.assertEqual(self.rejections(), [])
+        self.assertEqual(
+            [(e["log_level"], e["reason"]) for e in self.events],
+            [(LogLevel.info, "client-left")],
+        )
         self.assertEqual(self.flushLoggedErrors(), [])
         self.assertServesGoodClient()
 

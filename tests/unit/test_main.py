@@ -1,0 +1,441 @@
+"""
+Tests for L{poetry.__main__}, the entry point of C{python -m poetry} and of
+the console scripts.
+
+C{main} runs its command with L{twisted.internet.task.react}; here the
+module's C{react} is replaced by Twisted's own C{react} given a reactor core
+(L{_ReactorOnNetwork}) that runs on the test's L{MemoryNetwork}: so the
+real exit-status handling of C{react} is exercised, with no global reactor,
+no sockets and no real time.  Standard output and error are replaced by
+in-memory streams, and C{start_logging} (which changes process-wide state)
+by a recorder.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import runpy
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
+from twisted.internet.error import ReactorAlreadyRunning, ReactorNotRunning
+from twisted.internet.interfaces import (
+    IConnector,
+    IDelayedCall,
+    IListeningPort,
+    IReactorCore,
+    IReactorTCP,
+    IReactorTime,
+)
+from twisted.internet.protocol import ClientFactory, ServerFactory
+from twisted.internet.task import react
+from zope.interface import implementer
+
+import poetry
+import poetry.__main__ as entry
+import poetry._cli as cli
+from poetry import poems
+from poetry.client import get_poetry
+from poetry.server import PoetryServerFactory
+from poetry.testing import MemoryNetwork, MemoryNetworkTestCase
+
+CAFE = poems.load("cafe")
+
+_Call = tuple[Callable[..., Any], tuple[object, ...], dict[str, object]]
+
+
+@implementer(IReactorCore, IReactorTCP, IReactorTime)
+class _ReactorOnNetwork:
+    """
+    A reactor core on a L{MemoryNetwork}, for L{react}: TCP and time are the
+    network's; C{run} runs the network until C{stop} has completed; C{stop}
+    (what SIGINT and SIGTERM call) fires the I{before shutdown} triggers,
+    waits for the L{Deferred}s they return, then the I{during} and I{after}
+    ones, as a real reactor does.
+    """
+
+    running = False
+
+    def __init__(self, net: MemoryNetwork) -> None:
+        self.net = net
+        self.stopped = False
+        self._stopping = False
+        self._when_running: list[_Call] = []
+        self._triggers: dict[int, tuple[str, str, _Call]] = {}
+        self._next_id = 0
+
+    # IReactorTCP and IReactorTime: the network's.
+
+    def listenTCP(
+        self,
+        port: int,
+        factory: ServerFactory,
+        backlog: int = 50,
+        interface: str = "",
+    ) -> IListeningPort:
+        return self.net.listenTCP(port, factory, backlog, interface)
+
+    def connectTCP(
+        self,
+        host: str,
+        port: int,
+        factory: ClientFactory[Any],
+        timeout: float = 30.0,
+        bindAddress: tuple[str, int] | None = None,
+    ) -> IConnector:
+        return self.net.connectTCP(host, port, factory, timeout, bindAddress)
+
+    def seconds(self) -> float:
+        return self.net.seconds()
+
+    def callLater(
+        self,
+        delay: float,
+        callable: Callable[..., Any],
+        *args: object,
+        **kwargs: object,
+    ) -> IDelayedCall:
+        return self.net.callLater(delay, callable, *args, **kwargs)
+
+    def getDelayedCalls(self) -> Sequence[IDelayedCall]:
+        return self.net.getDelayedCalls()
+
+    # IReactorCore
+
+    def resolve(
+        self, name: str, timeout: Sequence[int] = (1, 3, 11, 45)
+    ) -> Deferred[str]:
+        return self.net.resolve(name)
+
+    def run(self) -> None:
+        if self.running or self.stopped:
+            raise ReactorAlreadyRunning()
+        self.running = True
+        hooks, self._when_running = self._when_running, []
+        for callable, args, kwargs in hooks:
+            callable(*args, **kwargs)
+        while not self.stopped:
+            if not self.net.step():
+                raise AssertionError(
+                    "deadlock: the reactor was not stopped and nothing is "
+                    "left to run\n" + self.net.describe()
+                )
+
+    def stop(self) -> None:
+        if not self.running or self._stopping:
+            raise ReactorNotRunning()
+        self._stopping = True
+        gatherResults(
+            [
+                maybeDeferred(f, *args, **kwargs)
+                for f, args, kwargs in self._phase("before")
+            ]
+        ).addCallback(self._shut_down)
+
+    def _phase(self, phase: str) -> list[_Call]:
+        return [
+            call
+            for when, event, call in self._triggers.values()
+            if (when, event) == (phase, "shutdown")
+        ]
+
+    def _shut_down(self, ignored: object) -> None:
+        for phase in ("during", "after"):
+            for callable, args, kwargs in self._phase(phase):
+                callable(*args, **kwargs)
+        self.running = False
+        self.stopped = True
+
+    def crash(self) -> None:
+        self.running = False
+        self.stopped = True
+
+    def iterate(self, delay: float = 0.0) -> None:
+        self.net.step()
+
+    def fireSystemEvent(self, eventType: str) -> None:
+        if eventType == "shutdown":
+            self.stop()
+
+    def addSystemEventTrigger(
+        self,
+        phase: str,
+        eventType: str,
+        callable: Callable[..., Any],
+        *args: object,
+        **kwargs: object,
+    ) -> Any:
+        self._next_id += 1
+        self._triggers[self._next_id] = (phase, eventType, (callable, args, kwargs))
+        return self._next_id
+
+    def removeSystemEventTrigger(self, triggerID: Any) -> None:
+        del self._triggers[triggerID]
+
+    def callWhenRunning(
+        self, callable: Callable[..., Any], *args: object, **kwargs: object
+    ) -> Any | None:
+        if self.running:
+            callable(*args, **kwargs)
+            return None
+        self._when_running.append((callable, args, kwargs))
+        return None
+
+
+class _WithFileno(io.BytesIO):
+    """
+    Binary standard output backed by the file descriptor C{fd} (which
+    C{main} may point elsewhere).
+    """
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def fileno(self) -> int:
+        return self._fd
+
+
+class _BrokenPipe(_WithFileno):
+    """
+    Binary standard output whose reader has gone away.
+    """
+
+    def write(self, data: Any) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def _no_react(main: Callable[..., object]) -> NoReturn:
+    raise AssertionError("the reactor must not be started")
+
+
+class MainTests(MemoryNetworkTestCase):
+    """
+    C{main} parses the command line, starts logging, runs the command on
+    the reactor with C{react} and exits with the command's status.
+    """
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.reactor = _ReactorOnNetwork(self.net)
+        self.reacted = 0
+
+        def fake_react(main: Callable[[IReactorCore], Deferred[None]]) -> NoReturn:
+            self.reacted += 1
+            react(main, _reactor=self.reactor)
+            raise AssertionError("react() returned instead of exiting")
+
+        self.patch(entry, "react", fake_react)
+        self.logging: list[tuple[object, int]] = []
+        self.patch(
+            cli,
+            "start_logging",
+            lambda stream, verbosity: self.logging.append((stream, verbosity)),
+        )
+        self.stdout_bytes = io.BytesIO()
+        self.stdout = io.TextIOWrapper(self.stdout_bytes, encoding="utf-8")
+        self.stderr = io.StringIO()
+        self.patch(sys, "stdout", self.stdout)
+        self.patch(sys, "stderr", self.stderr)
+
+    def exit_status(self, call: Callable[[], object]) -> object:
+        """
+        Call C{call}, which must exit, and return its exit status.
+        """
+        with self.assertRaises(SystemExit) as caught:
+            call()
+        self.stdout.flush()
+        return caught.exception.code
+
+    def serve_cafe(self, port: int = 10000) -> IListeningPort:
+        """
+        A fast poetry server of the cafe poem on 127.0.0.1:C{port}.
+        """
+        listening = self.net.listenTCP(
+            port, PoetryServerFactory(CAFE), interface="127.0.0.1"
+        )
+        self.addCleanup(listening.stopListening)
+        return listening
+
+    def test_get(self) -> None:
+        """
+        C{get} writes the poem to standard output and exits with status 0
+        once the fetch is over; logging goes to standard error at the
+        verbosity of the C{-v} given before and after the command.
+        """
+        self.serve_cafe()
+        status = self.exit_status(lambda: entry.main(["-v", "get", "-v", "10000"]))
+        self.assertEqual(status, 0)
+        self.assertEqual(self.stdout_bytes.getvalue(), CAFE)
+        self.assertEqual(self.stderr.getvalue(), "")
+        self.assertEqual(self.logging, [(self.stderr, 2)])
+        self.assertEqual(self.reacted, 1)
+        self.assertTrue(self.reactor.stopped)
+
+    def test_failure_status(self) -> None:
+        """
+        A command that fails makes C{main} exit with its status (1 for a
+        refused fetch), after its error line on standard error.
+        """
+        status = self.exit_status(lambda: entry.main(["get", "10000"]))
+        self.assertEqual(status, 1)
+        self.assertEqual(self.stdout_bytes.getvalue(), b"")
+        self.assertEqual(
+            self.stderr.getvalue(),
+            "poetry: 127.0.0.1:10000: failed: connection refused "
+            "(is a server listening there?)\n",
+        )
+        self.assertEqual(self.logging, [(self.stderr, 0)])
+
+    def test_serve_until_stopped(self) -> None:
+        """
+        C{serve} keeps serving until the reactor is asked to stop (as on
+        SIGINT or SIGTERM), then closes its port (the network is clean at
+        teardown) and exits with status 0.
+        """
+        fetched: list[bytes] = []
+
+        def fetch() -> None:
+            get_poetry(self.net, "127.0.0.1", 10000).addCallback(fetched.append)
+
+        self.net.callLater(1.0, fetch)
+        self.net.callLater(60.0, self.reactor.stop)
+        status = self.exit_status(
+            lambda: entry.main(["serve", "--poem", "cafe", "--port", "10000"])
+        )
+        self.assertEqual(status, 0)
+        self.assertEqual(fetched, [CAFE])
+        self.assertEqual(self.net.seconds(), 60.0)
+        self.assertEqual(
+            self.stdout_bytes.getvalue(), b"poetry: serving cafe on 127.0.0.1:10000\n"
+        )
+        self.assertEqual(self.net.listening_ports(), [])
+
+    def test_bad_arguments(self) -> None:
+        """
+        Bad arguments exit with status 2 and the usage on standard error,
+        before logging is started or the reactor runs.
+        """
+        status = self.exit_status(lambda: entry.main(["get", "not-a-port"], prog="p"))
+        self.assertEqual(status, 2)
+        self.assertTrue(self.stderr.getvalue().startswith("usage: p get "))
+        self.assertIn("malformed address 'not-a-port'", self.stderr.getvalue())
+        self.assertEqual((self.logging, self.reacted), ([], 0))
+
+    def test_prog_from_script_name(self) -> None:
+        """
+        Messages name the program as it was run: the console script's name,
+        or C{python -m poetry} when run as C{python -m poetry} (C{__main__.py})
+        or with no C{argv[0]} at all.
+        """
+        self.patch(entry, "react", _no_react)
+        rows = [
+            (["/usr/local/bin/poetry-get"], "usage: poetry-get "),
+            (["/src/poetry/__main__.py"], "usage: python -m poetry "),
+            ([], "usage: python -m poetry "),
+        ]
+        for argv, expected in rows:
+            self.stderr.seek(0)
+            self.stderr.truncate()
+            self.patch(sys, "argv", argv)
+            self.assertEqual(self.exit_status(lambda: entry.main([])), 2, argv)
+            self.assertTrue(self.stderr.getvalue().startswith(expected), argv)
+
+    def test_default_argv(self) -> None:
+        """
+        Without C{argv}, C{main} reads C{sys.argv[1:]}.
+        """
+        self.serve_cafe(10001)
+        self.patch(sys, "argv", ["poetry", "get", "10001"])
+        self.assertEqual(self.exit_status(entry.main), 0)
+        self.assertEqual(self.stdout_bytes.getvalue(), CAFE)
+
+    def test_get_main(self) -> None:
+        """
+        The C{poetry-get} console script runs C{get} with its arguments and
+        names itself in messages.
+        """
+        self.serve_cafe()
+        self.patch(sys, "argv", ["poetry-get", "10000", "10000"])
+        self.assertEqual(self.exit_status(entry.get_main), 0)
+        self.assertEqual(self.stdout_bytes.getvalue(), CAFE * 2)
+        self.patch(sys, "argv", ["poetry-get"])
+        self.assertEqual(self.exit_status(entry.get_main), 2)
+        self.assertTrue(self.stderr.getvalue().startswith("usage: poetry-get get "))
+
+    def test_serve_main(self) -> None:
+        """
+        The C{poetry-serve} console script runs C{serve} with its arguments
+        and names itself in messages.
+        """
+        self.net.callLater(1.0, self.reactor.stop)
+        self.patch(sys, "argv", ["poetry-serve", "--poem", "cafe", "--port", "10002"])
+        self.assertEqual(self.exit_status(entry.serve_main), 0)
+        self.assertEqual(
+            self.stdout_bytes.getvalue(), b"poetry: serving cafe on 127.0.0.1:10002\n"
+        )
+        self.patch(sys, "argv", ["poetry-serve", "--poem"])
+        self.assertEqual(self.exit_status(entry.serve_main), 2)
+        self.assertTrue(
+            self.stderr.getvalue().startswith("usage: poetry-serve serve "),
+            self.stderr.getvalue(),
+        )
+
+    def test_closed_stdout(self) -> None:
+        """
+        When standard output's reader went away during the command, C{main}
+        points the standard output file descriptor at the null device before
+        exiting, so that Python's final flush does not fail; the status is
+        still the command's.
+        """
+        path = self.mktemp()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        self.addCleanup(os.close, fd)
+        self.patch(sys, "stdout", io.TextIOWrapper(_BrokenPipe(fd)))
+        self.serve_cafe()
+        self.assertEqual(self.exit_status(lambda: entry.main(["get", "10000"])), 0)
+        written = os.fstat(fd)
+        null = os.stat(os.devnull)
+        self.assertEqual((written.st_dev, written.st_ino), (null.st_dev, null.st_ino))
+        os.write(fd, b"a late flush")
+        self.assertEqual(os.path.getsize(path), 0)
+
+    def test_open_stdout_untouched(self) -> None:
+        """
+        When standard output stayed open, its file descriptor is left alone.
+        """
+        path = self.mktemp()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        self.addCleanup(os.close, fd)
+        self.patch(sys, "stdout", io.TextIOWrapper(_WithFileno(fd)))
+        self.assertEqual(self.exit_status(lambda: entry.main(["get", "10000"])), 1)
+        os.write(fd, b"still the file")
+        with open(path, "rb") as file:
+            self.assertEqual(file.read(), b"still the file")
+
+
+class PythonDashMTests(MemoryNetworkTestCase):
+    """
+    C{python -m poetry} runs L{poetry.__main__.main}.
+    """
+
+    def test_version(self) -> None:
+        """
+        Running the package as C{__main__} (what C{python -m poetry} does)
+        calls C{main} with C{sys.argv}: C{--version} prints the program name
+        and version, and exits with status 0.
+        """
+        stdout = io.StringIO()
+        self.patch(sys, "stdout", stdout)
+        self.patch(sys, "argv", ["/src/poetry/__main__.py", "--version"])
+        # runpy warns when the module it runs as __main__ is already
+        # imported (this test module imports it); it is put back afterwards.
+        saved = sys.modules.pop("poetry.__main__")
+        self.addCleanup(sys.modules.__setitem__, "poetry.__main__", saved)
+        with self.assertRaises(SystemExit) as caught:
+            runpy.run_module("poetry", run_name="__main__")
+        self.assertEqual(caught.exception.code, 0)
+        self.assertEqual(stdout.getvalue(), f"python -m poetry {poetry.__version__}\n")
