@@ -138,6 +138,16 @@ def memory_network_batch(**settings: Any) -> Callable[[int], None]:
     return run
 
 
+def random_chunks() -> Any:
+    """
+    Link conditions for (c): seeded random segment sizes of 1 to 1,460 bytes
+    (an Ethernet TCP segment at most).
+    """
+    from poetry.testing import LinkConditions, RandomSizes
+
+    return LinkConditions(chunking=RandomSizes(1, 1460))
+
+
 def iosim_batch(n: int) -> None:
     from twisted.test.iosim import connectedServerAndClient
 
@@ -336,7 +346,7 @@ async def _main(reactor: Any, quick: bool) -> None:
     rates["a"] = rate(direct_batch, batch * 10, repeats)
     rates["b"] = rate(memory_network_batch(), batch, repeats)
     rates["c"] = rate(
-        memory_network_batch(chunking="random", trace=True), batch, repeats
+        memory_network_batch(link=random_chunks(), trace=True), batch, repeats
     )
     rates["d"] = rate(iosim_batch, batch, repeats)
     rates["e"] = await async_rate(loopback_async_batch, batch, repeats)

@@ -684,6 +684,16 @@ class TCPContractMixin(_TestCaseBase):
         """
         raise NotImplementedError()
 
+    def resetPeer(self, transport: TCPTransport) -> None:
+        """
+        Reset the connection of C{transport} so that the other end sees a
+        reset (C{RST}), not an orderly close: on the real reactor, close the
+        socket with C{SO_LINGER} (1, 0); on the memory network, inject the
+        C{reset} fault.  The end that resets may see any L{ConnectionLost}
+        (the real reactor reports L{ConnectionAborted}, a subclass).
+        """
+        raise NotImplementedError()
+
     # -- helpers ---------------------------------------------------------------
 
     def cleanupScenario(
@@ -1994,3 +2004,73 @@ class TCPContractMixin(_TestCaseBase):
         endpoint = TCP4ClientEndpoint(self.reactor, self.interface, port)
         with self.assertRaises(ConnectionRefusedError):
             await connectProtocol(endpoint, RecordingProtocol())
+
+    # -- peer reset: a fault with a real-TCP equivalent --------------------------
+
+    @scenario
+    async def test_peerResetMidStream(self) -> None:
+        """
+        A server that resets the connection while sending: the client has a
+        prefix of what was written, then C{connectionLost(ConnectionLost)} --
+        never C{ConnectionDone}, which would pass a cut stream off as
+        complete -- and its factory C{clientConnectionLost(ConnectionLost)};
+        the server's own reason is a L{ConnectionLost} too.
+        """
+        # Observed: with 1 MiB queued, the client has read some of it when
+        # the RST arrives; the kernel then reports ECONNRESET.  The memory
+        # network's reset fault delivers everything queued before its RST.
+        pair = await self.connectPair()
+        data = stream(16, 64 * 1024)
+        pair.server.tcp.write(data)
+        await pair.client.whenReceived(1)
+        self.resetPeer(pair.server.tcp)
+        await pair.client.whenLost()
+        await pair.server.whenLost()
+        await pair.clientFactory.whenStopped()
+        received = pair.client.received
+        self.assertLessEqual(len(received), len(data))
+        self.assertEqual(received, data[: len(received)])
+        self.assertEqual(pair.client.lostType, ConnectionLost)
+        assert pair.server.lostReason is not None
+        self.assertTrue(pair.server.lostReason.check(ConnectionLost))
+        assert pair.clientFactory.lostReason is not None
+        self.assertTrue(pair.clientFactory.lostReason.check(ConnectionLost))
+        self.assertEqual(
+            pair.clientFactory.names()[-2:], ["clientConnectionLost", "doStop"]
+        )
+
+    @scenario
+    async def test_peerResetByClient(self) -> None:
+        """
+        A client that resets the connection after its request was read: the
+        server keeps what it read and loses the connection with
+        L{ConnectionLost}; writing to the reset connection afterwards raises
+        nothing and sends nothing.
+        """
+        pair = await self.connectPair()
+        pair.client.tcp.write(b"ping")
+        await pair.server.whenReceived(4)
+        self.resetPeer(pair.client.tcp)
+        await pair.server.whenLost()
+        await pair.client.whenLost()
+        self.assertEqual(pair.server.received, b"ping")
+        self.assertEqual(pair.server.lostType, ConnectionLost)
+        assert pair.client.lostReason is not None
+        self.assertTrue(pair.client.lostReason.check(ConnectionLost))
+        pair.server.tcp.write(b"too late")
+        await self.settle()
+        self.assertEqual(pair.client.received, b"")
+
+    @scenario
+    async def test_peerResetBeforeAnyData(self) -> None:
+        """
+        A reset on a connection that carried nothing: the other end gets
+        C{connectionLost(ConnectionLost)} having received nothing.
+        """
+        pair = await self.connectPair()
+        self.resetPeer(pair.server.tcp)
+        await pair.client.whenLost()
+        await pair.server.whenLost()
+        self.assertEqual(pair.client.received, b"")
+        self.assertEqual(pair.client.milestones(), ["connectionMade", "connectionLost"])
+        self.assertEqual(pair.client.lostType, ConnectionLost)

@@ -84,6 +84,10 @@ class Scheduler:
         self._buckets: dict[float, list[Any]] = {}
         self._sequence = 0
         self._stale = 0
+        # Whether _fire_due is running (compaction must wait for it), and
+        # whether a compaction is waiting.
+        self._firing = False
+        self._compact_later = False
         # The trace, flat: five items per event (see _trace.RawEvent).  With
         # tracing off, a zero-length deque drops every event at C speed.
         self._trace: list[Any] | deque[Any] = [] if trace else deque(maxlen=0)
@@ -118,6 +122,21 @@ class Scheduler:
         self._push(call)
         return call
 
+    def _call_at(
+        self, time: float, callable: Callable[..., Any], *args: object
+    ) -> VirtualDelayedCall:
+        """
+        Call C{callable(*args)} at exactly the virtual time C{time} (no
+        rounding through a relative delay); a time in the past runs in the
+        next pass.  For the harness's own timers.
+        """
+        cancelled, moved_sooner, seconds = self._timer_hooks
+        call = VirtualDelayedCall(
+            time, callable, args, {}, cancelled, moved_sooner, seconds
+        )
+        self._push(call)
+        return call
+
     def getDelayedCalls(self) -> list[IDelayedCall]:
         """
         A new list of the pending (active) timed calls, soonest first.
@@ -141,7 +160,11 @@ class Scheduler:
     def _cancelled(self, call: DelayedCall) -> None:
         self._stale += 1
         if self._stale > _COMPACT_THRESHOLD and 2 * self._stale > self._entries():
-            self._compact()
+            if self._firing:
+                # _fire_due holds a bucket of the heap: compact after it.
+                self._compact_later = True
+            else:
+                self._compact()
 
     def _moved_sooner(self, call: DelayedCall) -> None:
         assert isinstance(call, VirtualDelayedCall)
@@ -217,6 +240,19 @@ class Scheduler:
         @return: the number of calls made.
         @raise TimerErrors: if any call raised.
         """
+        self._firing = True
+        try:
+            fired, failures = self._fire_due_calls(until)
+        finally:
+            self._firing = False
+            if self._compact_later:
+                self._compact_later = False
+                self._compact()
+        if failures:
+            raise self._timer_errors(failures)
+        return fired
+
+    def _fire_due_calls(self, until: list[object] | None) -> tuple[int, list[Failure]]:
         times = self._times
         buckets = self._buckets
         now = self._now
@@ -261,9 +297,7 @@ class Scheduler:
                 del buckets[time]
             if stop:
                 break
-        if failures:
-            raise self._timer_errors(failures)
-        return fired
+        return fired, failures
 
     def _timer_errors(self, failures: list[Failure]) -> TimerErrors:
         lines = [

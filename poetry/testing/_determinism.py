@@ -6,11 +6,16 @@ the traces.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from poetry.testing._errors import NondeterminismError
 from poetry.testing._network import MemoryNetwork
 from poetry.testing._seed import resolve_seed
 from poetry.testing._trace import TraceEvent
+
+if TYPE_CHECKING:
+    from poetry.testing._conditions import LinkConditions
+    from poetry.testing._faults import FaultPlan
 
 __all__ = ["assert_deterministic"]
 
@@ -24,6 +29,8 @@ def assert_deterministic(
     hosts: Mapping[str, str] | None = None,
     step_budget: int = 1_000_000,
     test_id: str | None = None,
+    link: LinkConditions | None = None,
+    faults: FaultPlan | None = None,
 ) -> tuple[TraceEvent, ...]:
     """
     Run C{scenario} on two fresh L{MemoryNetwork}s made with the same seed
@@ -40,6 +47,9 @@ def assert_deterministic(
         L{MemoryNetwork} does (C{POETRY_TEST_SEED} or random).
     @param hosts: passed to both networks.
     @param step_budget: passed to both networks.
+    @param link: passed to both networks (default link conditions).
+    @param faults: passed to both networks (a fault plan such as L{Chaos};
+        it must keep no state from one network to the next).
     @param test_id: the test's id, for the reproduction line of an error.
 
     @return: the trace of the first run.
@@ -50,7 +60,12 @@ def assert_deterministic(
     traces: list[tuple[TraceEvent, ...]] = []
     for _ in range(2):
         net = MemoryNetwork(
-            seed, hosts=hosts, step_budget=step_budget, trace_checksums=True
+            seed,
+            hosts=hosts,
+            step_budget=step_budget,
+            trace_checksums=True,
+            link=link,
+            faults=faults,
         )
         net.test_id = test_id
         scenario(net)

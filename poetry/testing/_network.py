@@ -9,7 +9,7 @@ import errno
 import os
 import random
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet.abstract import isIPAddress
 from twisted.internet.address import IPv4Address
@@ -40,6 +40,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from poetry.testing._clock import Scheduler
+from poetry.testing._conditions import LinkConditions, directions_of
 from poetry.testing._errors import Unclean
 from poetry.testing._resolver import HostMapResolver
 from poetry.testing._seed import resolve_seed
@@ -50,6 +51,10 @@ from poetry.testing._transport import (
     MemoryTransport,
     Pipe,
 )
+
+if TYPE_CHECKING:
+    from poetry.testing._faults import Address, FaultPlan, Faults, LinkControl
+    from poetry.testing._hosts import HostReactor
 
 __all__ = ["MemoryNetwork"]
 
@@ -87,6 +92,17 @@ def _fast_address(host: str, port: int) -> IPv4Address:
 
 
 _new = object.__new__
+
+
+def _store(settings: dict[Any, Any], key: object, value: object) -> None:
+    if value is not None and not isinstance(value, LinkConditions):
+        raise TypeError(
+            f"link conditions must be LinkConditions or None, not {value!r}"
+        )
+    if value is None:
+        settings.pop(key, None)
+    else:
+        settings[key] = value
 
 
 def _describe_error(error: BaseException) -> str:
@@ -211,6 +227,9 @@ class _Attempt:
         self.done = True
         net = self.net
         net._attempts.pop(self.id, None)
+        links = net._links
+        if links is not None:
+            links.attempt_finished(self.id)
         net._trace.extend(
             (net._now, "connect-failed", self.id, "client", _describe_error(error))
         )
@@ -362,6 +381,9 @@ class MemoryNetwork(Scheduler):
     @param trace_checksums: whether each C{write} event also records a
         CRC-32 of the bytes written, so that traces differ when contents do
         (a pass over every byte; L{assert_deterministic} turns it on).
+    @param link: the default L{LinkConditions} of every connection (see
+        L{set_default_link}).
+    @param faults: a fault plan, such as L{Chaos}, installed at once.
 
     @ivar seed: the seed.
     @ivar random: the one L{random.Random} of this world, seeded with
@@ -375,9 +397,13 @@ class MemoryNetwork(Scheduler):
     @ivar trace_checksums: see the parameter of the same name.
     """
 
-    # The class of the pipes of new connections (one per direction).  An
-    # extension point: a network with link conditions uses other pipes.
+    # The class of the pipes of new connections (one per direction).
     _pipe_class: type[Pipe] = Pipe
+
+    # Link conditions and faults: created on first use, so that a network
+    # without any takes the plain path (one "is None" test per connection).
+    _links: LinkControl | None = None
+    _faults: Faults | None = None
 
     def __init__(
         self,
@@ -387,6 +413,8 @@ class MemoryNetwork(Scheduler):
         step_budget: int = 1_000_000,
         trace: bool = True,
         trace_checksums: bool = False,
+        link: LinkConditions | None = None,
+        faults: FaultPlan | None = None,
     ) -> None:
         super().__init__(resolve_seed(seed), step_budget, trace)
         self.trace_checksums = trace_checksums
@@ -411,6 +439,10 @@ class MemoryNetwork(Scheduler):
         self._attempts: dict[int, _Attempt] = {}
         # connection id -> client end, for connections not closed on both ends
         self._connections: dict[int, MemoryTransport] = {}
+        if link is not None:
+            self.set_default_link(link)
+        if faults is not None:
+            faults.install(self)
 
     def __repr__(self) -> str:
         return (
@@ -490,6 +522,143 @@ class MemoryNetwork(Scheduler):
             terminationPredicateFactory=_one_unit_per_tick,
             scheduler=lambda work: self.callLater(0, work),
         )
+
+    # Link conditions and faults
+
+    def _link_control(self) -> LinkControl:
+        links = self._links
+        if links is None:
+            from poetry.testing._faults import LinkControl
+
+            links = self._links = LinkControl(self)
+        return links
+
+    def set_default_link(
+        self, conditions: LinkConditions | None, *, direction: str | None = None
+    ) -> None:
+        """
+        Set the conditions of every connection that has no more specific
+        setting (L{None} removes them).  Precedence, most specific first:
+        L{set_connection_link}, L{set_link_for_listener}, L{set_link}, this.
+        Applies at once to open connections and to later ones.
+
+        @param direction: C{"client->server"} or C{"server->client"} for one
+            direction only; L{None} for both.
+        """
+        links = self._link_control()
+        for one in directions_of(direction):
+            _store(links.default_links, one, conditions)
+        links.refresh()
+
+    def set_link(
+        self,
+        host_a: str,
+        host_b: str,
+        conditions: LinkConditions | None,
+        *,
+        one_way: bool = False,
+    ) -> None:
+        """
+        Set the conditions between two hosts (names in the host map or IPv4
+        addresses): of the bytes from C{host_a} to C{host_b} and, unless
+        C{one_way}, from C{host_b} to C{host_a}.  A connection's hosts are
+        the addresses of its two ends.  L{None} removes the setting.
+        """
+        links = self._link_control()
+        a, b = links.host(host_a), links.host(host_b)
+        _store(links.pair_links, (a, b), conditions)
+        if not one_way:
+            _store(links.pair_links, (b, a), conditions)
+        links.refresh()
+
+    def set_link_for_listener(
+        self,
+        address: Address,
+        conditions: LinkConditions | None,
+        *,
+        direction: str | None = None,
+    ) -> None:
+        """
+        Set the conditions of the connections made to a listening address
+        (a C{(host, port)} tuple, an L{IPv4Address} or the listening port;
+        host C{0.0.0.0} matches every host on that port).  L{None} removes
+        the setting.
+        """
+        links = self._link_control()
+        host, port = links.address(address)
+        for one in directions_of(direction):
+            _store(links.listener_links, (host, port, one), conditions)
+        links.refresh()
+
+    def set_connection_link(
+        self,
+        connection: MemoryTransport | int,
+        conditions: LinkConditions | None,
+        *,
+        direction: str | None = None,
+    ) -> None:
+        """
+        Set the conditions of one open connection (either of its transports,
+        or its id); they override every other setting.  Bytes already in
+        flight keep their arrival times.  L{None} removes the setting.
+
+        @raise ValueError: if the connection is closed or never existed.
+        """
+        links = self._link_control()
+        client = links.connection(connection)
+        if client is None:
+            raise ValueError(f"connection {connection!r} is closed")
+        for one in directions_of(direction):
+            _store(links.connection_links, (client.connection_id, one), conditions)
+        links.refresh()
+
+    def link_for(
+        self, connection: MemoryTransport | int, direction: str
+    ) -> LinkConditions:
+        """
+        The conditions that apply to one direction of an open connection.
+
+        @raise ValueError: if the connection is closed or never existed.
+        """
+        from poetry.testing._conditions import PLAIN
+
+        (one,) = directions_of(direction)
+        links = self._links
+        if links is None:
+            if not isinstance(connection, MemoryTransport):
+                self._link_control().connection(connection)
+            return PLAIN
+        client = links.connection(connection)
+        if client is None:
+            raise ValueError(f"connection {connection!r} is closed")
+        return links.conditions_of(client, one)
+
+    @property
+    def faults(self) -> Faults:
+        """
+        Fault injection: refuse, hang, reset, stall, partition, abort -- now,
+        at a virtual time or after a byte count (see L{Faults}).
+        """
+        faults = self._faults
+        if faults is None:
+            from poetry.testing._faults import Faults
+
+            faults = self._faults = Faults(self._link_control())
+        return faults
+
+    def host(self, name: str) -> HostReactor:
+        """
+        A reactor for code running on the host C{name} (a name in the host
+        map or an IPv4 address): its C{connectTCP} binds the client end to
+        that host (unless given a C{bindAddress}) and its C{listenTCP}
+        listens there by default; everything else is this network's.  Use it
+        to give each party of a test its own host, e.g. for partitions.
+
+        @raise ValueError: if the name is unknown.
+        """
+        from poetry.testing._hosts import HostReactor
+
+        return HostReactor(self, name)
 
     # Ports
 
@@ -621,8 +790,11 @@ class MemoryNetwork(Scheduler):
         The client end gets C{bindAddress} if given, else the destination
         address and the next free port from a deterministic counter.
 
-        @param timeout: recorded; connections complete without time passing,
-            so the timeout cannot fire.
+        @param timeout: seconds after which an attempt that has not
+            completed fails with L{twisted.internet.error.TimeoutError}, as
+            on the real reactor (L{None}: never).  Only an attempt that takes
+            virtual time -- link latency, a C{hang} fault, a partition --
+            can time out; the timer then shows in C{getDelayedCalls()}.
         """
         connector = _Connector(self, host, port, factory, timeout, bindAddress)
         connector.connect()
@@ -630,10 +802,16 @@ class MemoryNetwork(Scheduler):
 
     def _schedule_attempt(self, attempt: _Attempt) -> None:
         """
-        Decide when an attempt completes: by default in the next step.  (An
-        extension point: a network with faults can delay, refuse or hang.)
+        Decide when an attempt completes: in the next step, unless link
+        conditions or faults are in use (then L{LinkControl} decides: after
+        the link's latency, refused, or hanging until the connector's
+        timeout).
         """
-        self._ready.append(attempt.step)
+        links = self._links
+        if links is None:
+            self._ready.append(attempt.step)
+        else:
+            links.schedule_attempt(attempt)
 
     def _local_address(self, attempt: _Attempt, destination: str) -> tuple[str, int]:
         """
@@ -752,6 +930,9 @@ class MemoryNetwork(Scheduler):
         client._connector = connector
         connector.transport = client
         self._connections[connection_id] = client
+        links = self._links
+        if links is not None:
+            links.setup_connection(client)
         self._trace.extend(
             (
                 self._now,
@@ -898,6 +1079,10 @@ class MemoryNetwork(Scheduler):
         else:
             lines.append("Listening ports: none")
         lines.append(self._describe_timers())
+        if self._links is not None:
+            faults = self._links.describe()
+            if faults:
+                lines.append(faults)
         return "\n".join(lines)
 
     def assert_clean(self) -> None:

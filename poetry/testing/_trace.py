@@ -40,7 +40,8 @@ class TraceEvent(NamedTuple):
         C{connect}, C{accept}, C{refuse}, C{connect-failed}, C{write},
         C{deliver}, C{half-close}, C{close}, C{abort}, C{eof}, C{reset},
         C{drop}, C{connection-lost}, C{pause-reading}, C{resume-reading},
-        C{pause-producer}, C{resume-producer}, C{error}, C{timer}.
+        C{pause-producer}, C{resume-producer}, C{error}, C{timer}, C{fault}
+        (an injected fault: see L{poetry.testing.Faults}).
     @ivar connection: the connection id (an L{int}, the same for both sides
         and for the connection attempt that made it), or L{None} for events
         that belong to no connection (listening ports, timers).

@@ -19,9 +19,10 @@ writer's streaming producer is paused when they exceed the pipe's
 C{high_water} mark and resumed when they fall to C{low_water}; a pull
 producer is resumed whenever they fall to zero.
 
-Extension point: a pipe decides I{when} and I{in what pieces} queued bytes
-are delivered -- see L{Pipe.schedule} and L{Pipe.step}.  The default
-delivers one queued write per step, as soon as the receiver reads.
+A pipe decides I{when} and I{in what pieces} queued bytes are delivered --
+see L{Pipe.schedule} and L{Pipe.step}.  This plain pipe delivers one queued
+write per step, as soon as the receiver reads; a direction with link
+conditions or faults uses L{poetry.testing._link.LinkPipe} instead.
 """
 
 from __future__ import annotations

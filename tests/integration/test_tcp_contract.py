@@ -5,10 +5,13 @@ The TCP contract (L{tests.tcp_contract}) run against the real reactor on
 
 from __future__ import annotations
 
+import socket
+import struct
+
 from twisted.internet.defer import Deferred
 from twisted.trial.unittest import TestCase
 
-from tests.tcp_contract import TCPContractMixin
+from tests.tcp_contract import TCPContractMixin, TCPTransport
 
 
 class RealReactorTCPContractTests(TCPContractMixin, TestCase):
@@ -31,3 +34,13 @@ class RealReactorTCPContractTests(TCPContractMixin, TestCase):
         Let trial wait for C{d} on the running reactor.
         """
         return d
+
+    def resetPeer(self, transport: TCPTransport) -> None:
+        """
+        Close the socket with C{SO_LINGER} (1, 0), so that the kernel sends
+        a C{RST}: C{abortConnection()} closes without shutting down first
+        (C{loseConnection()} would send a C{FIN} before the C{RST}).
+        """
+        sock: socket.socket = transport.socket  # type: ignore[attr-defined]
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abortConnection()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from twisted.internet.defer import Deferred
 
-from poetry.testing import MemoryNetworkTestCase
-from tests.tcp_contract import TCPContractMixin
+from poetry.testing import MemoryNetworkTestCase, MemoryTransport
+from tests.tcp_contract import TCPContractMixin, TCPTransport
 
 
 class MemoryNetworkTCPContractTests(TCPContractMixin, MemoryNetworkTestCase):
@@ -31,3 +31,11 @@ class MemoryNetworkTCPContractTests(TCPContractMixin, MemoryNetworkTestCase):
         Run the network until C{d} fires; raise its failure if it fails.
         """
         self.net.run_until(d)
+
+    def resetPeer(self, transport: TCPTransport) -> None:
+        """
+        Inject the network's C{reset} fault on C{transport}'s connection: a
+        C{RST} to both ends, after the bytes already queued.
+        """
+        assert isinstance(transport, MemoryTransport), transport
+        self.net.faults.reset(transport)
