@@ -14,11 +14,6 @@ plugins there.  When C{poetry} is installed (as under tox), nothing is
 added: the installed plugin module is found by twistd on its own.
 """
 
-# trial's assertion methods are unannotated, and mypy names a call made
-# through ``self`` after the test class, so pyproject's
-# untyped_calls_exclude = ["twisted"] does not cover them.
-# mypy: allow-untyped-calls
-
 from __future__ import annotations
 
 import os

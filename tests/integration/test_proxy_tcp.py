@@ -7,11 +7,6 @@ held until the proxy reports that every client is waiting, so the test does
 not depend on how fast the clients happen to connect.
 """
 
-# trial's assertion methods are unannotated, and mypy names a call made
-# through ``self`` after the test class, so pyproject's
-# untyped_calls_exclude = ["twisted"] does not cover them.
-# mypy: allow-untyped-calls
-
 from __future__ import annotations
 
 from typing import Any

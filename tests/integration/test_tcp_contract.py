@@ -41,6 +41,6 @@ class RealReactorTCPContractTests(TCPContractMixin, TestCase):
         a C{RST}: C{abortConnection()} closes without shutting down first
         (C{loseConnection()} would send a C{FIN} before the C{RST}).
         """
-        sock: socket.socket = transport.socket  # type: ignore[attr-defined]
+        sock: socket.socket = transport.socket  # type: ignore[attr-defined]  # real TCP transports have .socket; ITCPTransport does not declare it
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         transport.abortConnection()

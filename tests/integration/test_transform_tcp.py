@@ -8,11 +8,6 @@ Every server-side connection is waited for (its C{connectionLost}) before a
 test ends, so trial's dirty-reactor check stays meaningful.
 """
 
-# trial's assertion methods are unannotated, and mypy names a call made
-# through ``self`` after the test class, so pyproject's
-# untyped_calls_exclude = ["twisted"] does not cover them.
-# mypy: allow-untyped-calls
-
 from __future__ import annotations
 
 import functools

@@ -8,11 +8,6 @@ protocol, connects it to a L{StringTransport}, feeds it data and ends the
 connection -- or fails the attempt with C{clientConnectionFailed}.
 """
 
-# trial's assertion methods and Twisted's test doubles are unannotated, and
-# mypy names a call made through a subclass after that subclass, so
-# pyproject's untyped_calls_exclude = ["twisted"] does not cover them.
-# mypy: allow-untyped-calls
-
 from __future__ import annotations
 
 from itertools import pairwise

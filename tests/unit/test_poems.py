@@ -2,11 +2,6 @@
 Tests for L{poetry.poems}: the bundled poems, read as bytes.
 """
 
-# trial's assertion methods are unannotated, and mypy names a call made
-# through ``self`` after the test class, so pyproject's
-# untyped_calls_exclude = ["twisted"] does not cover them.
-# mypy: allow-untyped-calls
-
 from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase

@@ -9,11 +9,6 @@ close -- or fails it.  The proxy's own clients are protocols built by the
 proxy factory on L{StringTransportWithDisconnection}.
 """
 
-# trial's assertion methods are unannotated, and mypy names a call made
-# through ``self`` after the test class, so pyproject's
-# untyped_calls_exclude = ["twisted"] does not cover them.
-# mypy: allow-untyped-calls
-
 from __future__ import annotations
 
 from collections.abc import Sequence

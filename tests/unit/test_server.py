@@ -3,11 +3,6 @@ Tests for L{poetry.server}: the fast and the slow poetry servers, driven over
 L{StringTransport} and a L{Clock}.
 """
 
-# trial's assertion methods and Twisted's transports are unannotated, and mypy
-# names a call made through a subclass after that subclass, so pyproject's
-# untyped_calls_exclude = ["twisted"] does not cover them.
-# mypy: allow-untyped-calls
-
 from __future__ import annotations
 
 from twisted.internet.address import IPv4Address

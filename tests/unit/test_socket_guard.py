@@ -2,11 +2,6 @@
 Tests for L{tests.socket_guard}: the unit run may not open sockets.
 """
 
-# trial's assertion methods are unannotated, and mypy names a call made
-# through ``self`` after the test class, so pyproject's
-# untyped_calls_exclude = ["twisted"] does not cover them.
-# mypy: allow-untyped-calls
-
 from __future__ import annotations
 
 import socket

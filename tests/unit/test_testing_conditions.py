@@ -647,7 +647,10 @@ class PrecedenceTests(MemoryNetworkTestCase):
         server, client = server_factory.protocols[0], client_factory.protocols[0]
         assert isinstance(server, Recorder) and isinstance(client, Recorder)
         self.addCleanup(client.tcp.loseConnection)
-        return ConnectedPair(port, client.tcp._connector, server, client)  # type: ignore[arg-type]
+        # The harness's private connector (Optional until connected), for
+        # inspection.
+        connector = client.tcp._connector
+        return ConnectedPair(port, connector, server, client)  # type: ignore[arg-type]  # see above
 
     def test_mostSpecificWins(self) -> None:
         """
@@ -819,7 +822,7 @@ class HostReactorTests(MemoryNetworkTestCase):
         server_factory = RecordingServerFactory()
         port = server_view.listenTCP(0, server_factory)
         self.addCleanup(port.stopListening)
-        self.assertEqual(port.getHost().host, "10.0.0.2")  # type: ignore[attr-defined]
+        self.assertEqual(port.getHost().host, "10.0.0.2")  # type: ignore[attr-defined]  # IAddress does not declare host; this is an IPv4Address
         client_factory = RecordingClientFactory()
         client_view.connectTCP("server", port_of(port), client_factory)
         self.net.advance(0)

@@ -104,7 +104,7 @@ class FaultTestCase(MemoryNetworkTestCase):
         assert isinstance(client_protocol, Recorder)
         return ConnectedPair(
             port,
-            client_protocol.tcp._connector,  # type: ignore[arg-type]
+            client_protocol.tcp._connector,  # type: ignore[arg-type]  # private connector, for inspection
             server_protocol,
             client_protocol,
         )
@@ -273,7 +273,7 @@ class HangTests(FaultTestCase):
             "127.0.0.1",
             port_of(port),
             factory,
-            None,  # type: ignore[arg-type]
+            None,  # type: ignore[arg-type]  # deliberately no timeout, as a caller might pass
         )
         from twisted.internet.defer import Deferred
 
@@ -385,7 +385,7 @@ class ResetTests(FaultTestCase):
         self.assertEqual(one.received, b"012")
         self.assertEqual(two.received, b"0123456789")
         self.assertEqual(one.events[-1], ("lost", ConnectionLost))
-        self.assertEqual(self.net._links.rules, [])  # type: ignore[union-attr]
+        self.assertEqual(self.net._links.rules, [])  # type: ignore[union-attr]  # created by the faults above
         two.tcp.loseConnection()
 
     def test_resetArguments(self) -> None:
@@ -530,7 +530,7 @@ class StallTests(FaultTestCase):
         self.net.faults.resume(port, SERVER_TO_CLIENT)
         self.net.run()
         self.assertEqual(client.received, b"hello")
-        self.assertEqual(self.net._links.rules, [])  # type: ignore[union-attr]
+        self.assertEqual(self.net._links.rules, [])  # type: ignore[union-attr]  # created by the faults above
         client.tcp.loseConnection()
 
 
@@ -666,7 +666,7 @@ class PartitionTests(FaultTestCase):
                 port_of(port),
                 factory,
                 1,
-                bind,  # type: ignore[arg-type]
+                bind,  # type: ignore[arg-type]  # a (host, port) tuple, as the real reactor accepts
             )
         self.net.run()
         for factory in factories:

@@ -5,11 +5,6 @@ C{reactor.tcpClients}, builds its protocol on a L{StringTransport}, checks
 the bytes sent and feeds the server's side by hand.
 """
 
-# trial's assertion methods are unannotated, and mypy names a call made
-# through ``self`` after the test class, so pyproject's
-# untyped_calls_exclude = ["twisted"] does not cover them.
-# mypy: allow-untyped-calls
-
 from __future__ import annotations
 
 from typing import Any
