@@ -41,6 +41,11 @@ from twisted.internet.protocol import ClientFactory, Protocol, ServerFactory
 from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 
+# ``python benchmarks/bench.py`` from a checkout: make the repository root
+# importable.  Appended, so that an installed package (``tox -e bench``)
+# still comes first.
+sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 from poetry.client import PoetryClientProtocol, get_poetry
 from poetry.server import PoetryServerFactory, SlowPoetryServerFactory
 

@@ -23,6 +23,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush
+from itertools import repeat
 from typing import Any, TypeVar
 
 from twisted.internet.base import DelayedCall
@@ -52,6 +53,23 @@ class VirtualDelayedCall(DelayedCall):
     """
 
     _entry: int = -1
+
+
+class _Spent:
+    """
+    What a timer bucket holds in place of a call it has handed out: the
+    bucket lets go of the call at once, as the real reactor pops it off its
+    heap, so that a fired call nobody else keeps is freed by reference
+    counting before the calls it schedules are allocated (no garbage
+    collector work for a steady stream of timers).  Its C{_entry} matches no
+    sequence number, so every scan skips it as a stale entry.
+    """
+
+    __slots__ = ()
+    _entry = -1
+
+
+_SPENT = _Spent()
 
 
 class Scheduler:
@@ -273,6 +291,7 @@ class Scheduler:
                     stop = True
                     break
                 call = bucket[index + 1]
+                bucket[index + 1] = _SPENT
                 index += 2
                 if call._entry != sequence or call.cancelled or call.called:
                     continue
@@ -284,7 +303,10 @@ class Scheduler:
                 trace.extend((now, "timer", None, "", describe_callable(call.func)))
                 fired += 1
                 try:
-                    call.func(*call.args, **call.kw)
+                    if call.args or call.kw:
+                        call.func(*call.args, **call.kw)
+                    else:
+                        call.func()
                 except Exception:
                     failures.append(Failure())
                 if until:
@@ -317,40 +339,40 @@ class Scheduler:
         (nothing ready, no timer), or the next timer is after C{end}.
         """
         ready = self._ready
+        popleft = ready.popleft
         times = self._times
         budget = self.step_budget
         steps = 0
         while True:
-            progressed = False
+            fired = 0
             if times and times[0] <= self._now:
                 fired = self._fire_due(until)
                 if fired:
                     steps += fired
-                    progressed = True
                     if until:
                         return
             count = len(ready)
             if count:
-                progressed = True
+                steps += count
                 if until is None:
-                    popleft = ready.popleft
-                    for _ in range(count):
+                    for _ in repeat(None, count):
                         popleft()()
-                    steps += count
                 else:
-                    for _ in range(count):
-                        ready.popleft()()
-                        steps += 1
+                    for _ in repeat(None, count):
+                        popleft()()
                         if until:
                             return
+            elif not fired:
+                # Quiet at this time: move the clock to the next timer.
+                if not times:
+                    return
+                next_time = self._next_time()
+                if next_time is None or (end is not None and next_time > end):
+                    return
+                self._now = next_time
+                continue
             if steps > budget:
                 raise self._budget_exceeded(what, steps)
-            if progressed:
-                continue
-            next_time = self._next_time()
-            if next_time is None or (end is not None and next_time > end):
-                return
-            self._now = next_time
 
     def run(self) -> None:
         """

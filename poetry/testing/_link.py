@@ -494,7 +494,7 @@ class LinkPipe(Pipe):
         net = self._net
         if arrival <= net._now:
             self._scheduled = True
-            net._ready.append(self.step)
+            net._ready.append(self)
         elif self._timer is None:
             self._timer = net._call_at(arrival, self.arrive)
 
@@ -572,6 +572,8 @@ class LinkPipe(Pipe):
             else:
                 destination._reset_by_peer()
         self.schedule()
+
+    __call__ = step
 
     def _gather(
         self, queue: list[Any], head: int, limit: int | None, items: int | None

@@ -218,6 +218,9 @@ class _Attempt:
         if not self.done:
             self.net._complete_attempt(self)
 
+    # The ready queue calls the attempt itself (no bound method).
+    __call__ = step
+
     def fail(self, error: BaseException) -> None:
         """
         Fail the attempt: C{clientConnectionFailed(connector, error)}.
@@ -288,7 +291,14 @@ class _Connector:
         net._trace.extend(
             (net._now, "connect", attempt_id, "client", f"{self.host}:{self.port}")
         )
-        net._schedule_attempt(attempt)
+        # The attempt completes in the next step, unless link conditions or
+        # faults are in use (then LinkControl decides: after the link's
+        # latency, refused, or hanging until the connector's timeout).
+        links = net._links
+        if links is None:
+            net._ready.append(attempt)
+        else:
+            links.schedule_attempt(attempt)
         self.factory.startedConnecting(self)
 
     def stopConnecting(self) -> None:
@@ -664,6 +674,11 @@ class MemoryNetwork(Scheduler):
 
     def _allocate_port(self) -> int:
         port_use = self._port_use
+        port = self._next_port
+        if port not in port_use:
+            # The usual case: the next port is free.
+            self._next_port = port + 1 if port < _LAST_PORT else _FIRST_PORT
+            return port
         span = _LAST_PORT - _FIRST_PORT + 1
         port = self._next_port
         for _ in range(span):
@@ -799,19 +814,6 @@ class MemoryNetwork(Scheduler):
         connector = _Connector(self, host, port, factory, timeout, bindAddress)
         connector.connect()
         return connector
-
-    def _schedule_attempt(self, attempt: _Attempt) -> None:
-        """
-        Decide when an attempt completes: in the next step, unless link
-        conditions or faults are in use (then L{LinkControl} decides: after
-        the link's latency, refused, or hanging until the connector's
-        timeout).
-        """
-        links = self._links
-        if links is None:
-            self._ready.append(attempt.step)
-        else:
-            links.schedule_attempt(attempt)
 
     def _local_address(self, attempt: _Attempt, destination: str) -> tuple[str, int]:
         """

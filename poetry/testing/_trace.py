@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from types import MethodType
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -68,6 +69,11 @@ class TraceEvent(NamedTuple):
 
 _descriptions: dict[object, str] = {}
 
+# The descriptions of bound methods, by the type of their object and then by
+# their function: the fast path for the timer events (a timer is usually a
+# bound method), two dictionary look-ups and no allocation.
+_method_descriptions: dict[type, dict[object, str]] = {}
+
 
 def describe_callable(func: object) -> str:
     """
@@ -75,6 +81,16 @@ def describe_callable(func: object) -> str:
     timer events and diagnostics: C{"Class.method"} for a bound method, the
     qualified name of a function, C{"LoopingCall(f)"} for a looping call.
     """
+    if type(func) is MethodType:
+        by_function = _method_descriptions.get(type(func.__self__))
+        if by_function is not None:
+            known = by_function.get(func.__func__)
+            if known is not None:
+                return known
+    return _describe_callable(func)
+
+
+def _describe_callable(func: object) -> str:
     if isinstance(func, functools.partial):
         return describe_callable(func.func)
     if type(func).__name__ == "LoopingCall" and hasattr(func, "f"):
@@ -93,6 +109,10 @@ def describe_callable(func: object) -> str:
     description = _descriptions.get(key)
     if description is None:
         description = _descriptions[key] = _describe(func, owner, name)
+    if isinstance(func, MethodType):
+        # Not a LoopingCall's method (handled above): the description
+        # depends only on the object's type and the function.
+        _method_descriptions.setdefault(type(owner), {})[func.__func__] = description
     return description
 
 

@@ -122,15 +122,26 @@ class Pipe:
     @ivar low_water: see L{DEFAULT_LOW_WATER}.
     """
 
-    high_water = DEFAULT_HIGH_WATER
-    low_water = DEFAULT_LOW_WATER
-    unread = 0
-    closed = False
-    _scheduled = False
+    # Slots, as for MemoryTransport ("__dict__" for subclasses' state).
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_head",
+        "_net",
+        "_queue",
+        "_scheduled",
+        "closed",
+        "connection_id",
+        "destination",
+        "high_water",
+        "low_water",
+        "source",
+        "unread",
+    )
+
     # The queue: pending items are _queue[_head:]; the list is emptied as
     # soon as everything was taken, so a non-empty list means work to do.
-    _queue: list[Any] | None = None
-    _head = 0
+    _queue: list[Any] | None
 
     def __init__(
         self,
@@ -143,10 +154,13 @@ class Pipe:
         self.connection_id = connection_id
         self.source = source
         self.destination = destination
-        if net.high_water != DEFAULT_HIGH_WATER:
-            self.high_water = net.high_water
-        if net.low_water != DEFAULT_LOW_WATER:
-            self.low_water = net.low_water
+        self.high_water = net.high_water
+        self.low_water = net.low_water
+        self.unread = 0
+        self.closed = False
+        self._scheduled = False
+        self._queue = None
+        self._head = 0
 
     def __repr__(self) -> str:
         return (
@@ -187,7 +201,7 @@ class Pipe:
             )
         if not self._scheduled:
             self._scheduled = True
-            net._ready.append(self.step)
+            net._ready.append(self)
         if (
             unread > self.high_water
             and source.producer is not None
@@ -222,11 +236,16 @@ class Pipe:
         self._put(RST)
 
     def _put(self, signal: _Signal) -> None:
-        if self._queue is None:
+        queue = self._queue
+        if queue is None:
             self._queue = [signal]
         else:
-            self._queue.append(signal)
-        self.schedule()
+            queue.append(signal)
+        # schedule(), inlined: the queue is not empty now.  (LinkPipe has
+        # its own _put.)
+        if not self._scheduled:
+            self._scheduled = True
+            self._net._ready.append(self)
 
     def discard(self) -> int:
         """
@@ -254,7 +273,7 @@ class Pipe:
         """
         if not self._scheduled and self._queue:
             self._scheduled = True
-            self._net._ready.append(self.step)
+            self._net._ready.append(self)
 
     def step(self) -> None:
         """
@@ -292,14 +311,22 @@ class Pipe:
         else:
             if destination._paused or not destination.connected:
                 return
-            self._take(queue, head)
+            if head + 1 == len(queue):
+                queue.clear()
+                self._head = 0
+            else:
+                self._take(queue, head)
             if item is FIN:
                 destination._end_of_file()
             else:
                 destination._reset_by_peer()
         if self._queue and not self._scheduled:
             self._scheduled = True
-            self._net._ready.append(self.step)
+            self._net._ready.append(self)
+
+    # The ready queue calls the pipe itself: no bound method is allocated
+    # per step (subclasses that override step() alias it again).
+    __call__ = step
 
     def _take(self, queue: list[Any], head: int) -> None:
         """
@@ -375,28 +402,47 @@ class MemoryTransport:
     @ivar producerPaused: whether this transport paused it.
     """
 
+    # Slots: one block of memory per transport, every attribute read a
+    # direct slot access.  "__dict__" and "__weakref__" keep instances open
+    # to extra attributes (e.g. a test patching a method) and weak
+    # references, as before.
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_aborting",
+        "_connector",
+        "_flush_scheduled",
+        "_host",
+        "_in",
+        "_keep_alive",
+        "_net",
+        "_no_delay",
+        "_out",
+        "_paused",
+        "_peer",
+        "_read_shut",
+        "_receiving",
+        "_write_state",
+        "_written",
+        "connected",
+        "connection_id",
+        "disconnected",
+        "disconnecting",
+        "other",
+        "producer",
+        "producerPaused",
+        "protocol",
+        "side",
+        "streamingProducer",
+    )
+
     _in: Pipe
     _out: Pipe
     other: MemoryTransport
-
-    # Defaults, so that a new transport only stores what differs.
-    protocol: IProtocol | None = None
-    _connector: _Connector | None = None
-    connected = False
-    disconnecting = False
-    disconnected = False
-    _aborting = False
-    _paused = False
-    _read_shut = False
-    _receiving = False
-    _write_state = _OPEN
-    _flush_scheduled = False
-    _no_delay = False
-    _keep_alive = False
-    producer: IProducer | None = None
-    streamingProducer = False
-    producerPaused = False
-    _written: list[bytes] | None = None
+    protocol: IProtocol | None
+    _connector: _Connector | None
+    producer: IProducer | None
+    _written: list[bytes] | None
 
     def __init__(
         self,
@@ -411,6 +457,23 @@ class MemoryTransport:
         self.side = side
         self._host = host
         self._peer = peer
+        self.protocol = None
+        self._connector = None
+        self.connected = False
+        self.disconnecting = False
+        self.disconnected = False
+        self._aborting = False
+        self._paused = False
+        self._read_shut = False
+        self._receiving = False
+        self._write_state = _OPEN
+        self._flush_scheduled = False
+        self._no_delay = False
+        self._keep_alive = False
+        self.producer = None
+        self.streamingProducer = False
+        self.producerPaused = False
+        self._written = None
 
     def __repr__(self) -> str:
         return (
@@ -540,7 +603,9 @@ class MemoryTransport:
             return
         self.disconnecting = True
         self._receiving = False
-        self._schedule_flush()
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            net._ready.append(self._flush)
 
     def getPeer(self) -> IPv4Address:
         """
