@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeAlias, TypeVar
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionRefusedError, TimeoutError
 from twisted.internet.interfaces import IListeningPort, _Binding
+from typing_extensions import TypeIs
 
 from poetry.testing._conditions import (
     CLIENT_TO_SERVER,
@@ -298,7 +299,7 @@ class LinkControl:
             return (_ANY, port)
         return (self.host(host), port)
 
-    def is_address(self, target: object) -> bool:
+    def is_address(self, target: object) -> TypeIs[Address]:
         return isinstance(target, (tuple, IPv4Address)) or IListeningPort.providedBy(
             target
         )
@@ -330,18 +331,18 @@ class LinkControl:
         The client ends of the open connections C{target} stands for.
         """
         if self.is_address(target):
-            address = self.address(target)  # type: ignore[arg-type]
+            address = self.address(target)
             return [
                 client
                 for client in self.net._connections.values()
                 if _address_matches(address, client._peer.host, client._peer.port)
             ]
-        client = self.connection(target)  # type: ignore[arg-type]
+        client = self.connection(target)
         return [] if client is None else [client]
 
     def describe_target(self, target: Target) -> str:
         if self.is_address(target):
-            host, port = self.address(target)  # type: ignore[arg-type]
+            host, port = self.address(target)
             return f"connections to {host}:{port}"
         if isinstance(target, MemoryTransport):
             return f"#{target.connection_id}"
@@ -916,7 +917,7 @@ class _FaultActions(Generic[_R]):
 
         def stall() -> None:
             if control.is_address(target):
-                address = control.address(target)  # type: ignore[arg-type]
+                address = control.address(target)
                 control._add_rule(
                     _Rule(
                         "stall",
@@ -945,7 +946,7 @@ class _FaultActions(Generic[_R]):
 
         def resume() -> None:
             if control.is_address(target):
-                address = control.address(target)  # type: ignore[arg-type]
+                address = control.address(target)
                 control.rules[:] = [
                     rule
                     for rule in control.rules
@@ -1012,7 +1013,7 @@ class _FaultActions(Generic[_R]):
 
         def reset_after() -> None:
             if control.is_address(target):
-                address = control.address(target)  # type: ignore[arg-type]
+                address = control.address(target)
                 control._add_rule(
                     _Rule(
                         "reset",
@@ -1147,7 +1148,7 @@ class Faults(_FaultActions[None]):
 
         def install(fault: ScheduledFault) -> None:
             if control.is_address(target):
-                address = control.address(target)  # type: ignore[arg-type]
+                address = control.address(target)
                 rule = _Rule(
                     "after-bytes",
                     address,
