@@ -38,10 +38,12 @@ DEFAULT_IDLE_TIMEOUT = 30.0
 
 _SERVER_DESCRIPTION = f"""\
 Serve the transform service: a client sends one netstring NAME.POEM and gets
-back one netstring holding the transformed poem.  Transforms: \
-{", ".join(TransformService().names())}.  A bad request is answered by
-closing the connection without a reply (and a warning in the log).  On
-start-up one line per port is printed to standard output:
+back one netstring holding the transformed poem.  A bad request is answered
+by closing the connection without a reply (and a warning in the log).
+
+Transforms: {", ".join(TransformService().names())}.
+
+On start-up one line per port is printed to standard output:
 
   poetry: serving transforms on HOST:PORT
 
