@@ -1381,6 +1381,45 @@ class TCPContractMixin(_TestCaseBase):
         self.assertTrue(pair.clientFactory.lostReason.check(ConnectionAborted))
 
     @scenario
+    async def test_simultaneousAbort(self) -> None:
+        """
+        When both sides call C{abortConnection()} in the same turn, each gets
+        C{ConnectionAborted}: an aborting side reads nothing more, not even
+        the peer's reset.
+        """
+        pair = await self.connectPair()
+        pair.server.tcp.abortConnection()
+        pair.client.tcp.abortConnection()
+        await pair.clientFactory.whenStopped()
+        await pair.server.whenLost()
+        self.assertEqual(pair.client.lostType, ConnectionAborted)
+        self.assertEqual(pair.server.lostType, ConnectionAborted)
+        self.assertEqual(pair.client.milestones(), ["connectionMade", "connectionLost"])
+
+    @scenario
+    async def test_abortWhileThePeersCloseIsInFlight(self) -> None:
+        """
+        A side that aborts in the same turn as the peer's C{loseConnection()}
+        gets C{ConnectionAborted} and never sees the peer's end-of-file, even
+        when half-closeable.  The closing peer's reason depends on timing.
+        """
+        # Observed: on Linux loopback the real reactor runs the aborting
+        # side's callLater(0) close (an RST, SO_LINGER 0) before the peer's
+        # doWrite completes its close, so the peer gets ConnectionLost; the
+        # harness completes the peer's close first (ConnectionDone).  Real
+        # TCP gives no ordering guarantee here, so either is accepted.
+        pair = await self.connectPair(
+            HalfCloseableRecordingProtocol, HalfCloseableRecordingProtocol
+        )
+        pair.server.tcp.loseConnection()
+        pair.client.tcp.abortConnection()
+        await pair.clientFactory.whenStopped()
+        await pair.server.whenLost()
+        self.assertEqual(pair.client.lostType, ConnectionAborted)
+        self.assertEqual(pair.client.milestones(), ["connectionMade", "connectionLost"])
+        self.assertIn(pair.server.lostType, (ConnectionDone, ConnectionLost))
+
+    @scenario
     async def test_abortDropsDataWrittenInTheSameCall(self) -> None:
         """
         Data written just before (or after) C{abortConnection()} in the same

@@ -309,7 +309,14 @@ class Pipe:
             if self.source.producer is not None:
                 self._drained()
         else:
-            if destination._paused or not destination.connected:
+            # An aborting side reads nothing more, not even the peer's FIN or
+            # RST (the real reactor makes doRead a no-op): its own abort step
+            # reports ConnectionAborted.
+            if (
+                destination._paused
+                or destination._aborting
+                or not destination.connected
+            ):
                 return
             if head + 1 == len(queue):
                 queue.clear()
