@@ -40,7 +40,7 @@ from twisted.internet.interfaces import IPushProducer
 from twisted.python.failure import Failure
 
 from poetry.testing._conditions import PLAIN, LinkConditions
-from poetry.testing._transport import FIN, RST, Pipe
+from poetry.testing._transport import RST, Pipe, _signal, _signal_blocked
 
 if TYPE_CHECKING:
     from poetry.testing._clock import VirtualDelayedCall
@@ -562,22 +562,12 @@ class LinkPipe(Pipe):
             if self.source.producer is not None:
                 self._drained()
         else:
-            # An aborting side reads nothing more, not even the peer's FIN or
-            # RST (the real reactor makes doRead a no-op): its own abort step
-            # reports ConnectionAborted.
-            if (
-                destination._paused
-                or destination._aborting
-                or not destination.connected
-            ):
+            if _signal_blocked(destination):
                 return
             self._take(queue, head)
             if holds:
                 self._consumed(1)
-            if item is FIN:
-                destination._end_of_file()
-            else:
-                destination._reset_by_peer()
+            _signal(destination, item)
         self.schedule()
 
     __call__ = step

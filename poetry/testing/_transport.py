@@ -110,6 +110,26 @@ FIN = _Signal("FIN")
 RST = _Signal("RST")
 
 
+def _signal_blocked(destination: MemoryTransport) -> bool:
+    """
+    Whether C{destination} cannot take a C{FIN} or C{RST} now: it paused
+    reading, is not connected, or is aborting -- an aborting side reads
+    nothing more, not even the peer's FIN or RST (the real reactor makes
+    C{doRead} a no-op), and its own abort step reports C{ConnectionAborted}.
+    """
+    return destination._paused or destination._aborting or not destination.connected
+
+
+def _signal(destination: MemoryTransport, item: _Signal) -> None:
+    """
+    Hand a dequeued C{FIN} or C{RST} to C{destination}.
+    """
+    if item is FIN:
+        destination._end_of_file()
+    else:
+        destination._reset_by_peer()
+
+
 class Pipe:
     """
     One direction of a connection: the bytes C{source} wrote that
@@ -309,24 +329,14 @@ class Pipe:
             if self.source.producer is not None:
                 self._drained()
         else:
-            # An aborting side reads nothing more, not even the peer's FIN or
-            # RST (the real reactor makes doRead a no-op): its own abort step
-            # reports ConnectionAborted.
-            if (
-                destination._paused
-                or destination._aborting
-                or not destination.connected
-            ):
+            if _signal_blocked(destination):
                 return
             if head + 1 == len(queue):
                 queue.clear()
                 self._head = 0
             else:
                 self._take(queue, head)
-            if item is FIN:
-                destination._end_of_file()
-            else:
-                destination._reset_by_peer()
+            _signal(destination, item)
         if self._queue and not self._scheduled:
             self._scheduled = True
             self._net._ready.append(self)
