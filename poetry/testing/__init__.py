@@ -54,22 +54,21 @@ from poetry.testing._splits import (
 )
 from poetry.testing._testcase import MemoryNetworkTestCase
 from poetry.testing._trace import TraceEvent
-from poetry.testing._transport import (
-    DEFAULT_HIGH_WATER,
-    DEFAULT_LOW_WATER,
-    MemoryTransport,
-)
+from poetry.testing._ports import ListeningPort
+from poetry.testing._socket import RECEIVE_BUFFER, SEND_BUFFER
+from poetry.testing._transport import DEFAULT_HIGH_WATER, MemoryTransport
 
 __all__ = [
     "CHAOS_KINDS",
     "CLIENT_TO_SERVER",
     "DEFAULT_HIGH_WATER",
-    "DEFAULT_LOW_WATER",
     "DROP",
     "HOLD",
     "ONE_BYTE",
     "PAIRS_UP_TO",
     "PLAIN",
+    "RECEIVE_BUFFER",
+    "SEND_BUFFER",
     "SEED_ENVIRONMENT_VARIABLE",
     "SERVER_TO_CLIENT",
     "WHOLE",
@@ -83,6 +82,7 @@ __all__ = [
     "HarnessError",
     "HostReactor",
     "LinkConditions",
+    "ListeningPort",
     "MemoryNetwork",
     "MemoryNetworkTestCase",
     "MemoryTransport",

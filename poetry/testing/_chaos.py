@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from twisted.internet.address import IPv4Address
+
 from poetry.testing._conditions import DIRECTIONS
-from poetry.testing._faults import DROP, HOLD, ScheduledFault
+from poetry.testing._faults import DROP, HOLD, FaultableNetwork
 
 if TYPE_CHECKING:
-    from poetry.testing._network import MemoryNetwork
     from poetry.testing._transport import MemoryTransport
 
 __all__ = ["CHAOS_KINDS", "Chaos"]
@@ -109,31 +110,22 @@ class Chaos:
     max_bytes: int = attrs.field(default=1000, validator=_count)
     probability: float = attrs.field(default=0.5, validator=_probability)
 
-    def install(self, net: MemoryNetwork) -> None:
+    def install(self, net: FaultableNetwork) -> None:
         """
-        Draw this seed's plan from C{net.random} and schedule it on C{net}.
+        Draw this seed's plan from C{net.random} and schedule it on C{net},
+        through the public fault API.
         """
         random = net.random
         enabled = [kind for kind in self.kinds if random.random() < self.probability]
-        control = net._link_control()
-        control.trace(
-            None,
-            "",
-            f"chaos: {', '.join(enabled) if enabled else 'no faults'} "
-            f"(seed {net.seed})",
+        faults = net.faults
+        faults.note(
+            f"chaos: {', '.join(enabled) if enabled else 'no faults'} (seed {net.seed})"
         )
         agent = _ChaosAgent(self, net)
         for kind in enabled:
             for _ in range(random.randint(1, max(1, self.max_faults))):
                 time = random.uniform(0.0, self.horizon)
-                fault = ScheduledFault(
-                    control,
-                    partial(agent.inject, kind),
-                    f"chaos {kind}",
-                    f"at t={time!r}",
-                )
-                control.scheduled.append(fault)
-                fault._timer = net._call_at(time, fault.fire)
+                faults.at(time).call(partial(agent.inject, kind), f"chaos {kind}")
 
 
 class _ChaosAgent:
@@ -141,7 +133,7 @@ class _ChaosAgent:
     Injects the faults of a L{Chaos} plan when their times come.
     """
 
-    def __init__(self, chaos: Chaos, net: MemoryNetwork) -> None:
+    def __init__(self, chaos: Chaos, net: FaultableNetwork) -> None:
         self.chaos = chaos
         self.net = net
 
@@ -149,10 +141,17 @@ class _ChaosAgent:
         net = self.net
         random = net.random
         faults = net.faults
-        control = net._link_control()
         chaos = self.chaos
-        connections = list(net._connections.values())
-        listening = list(net._listeners)
+        connections = [
+            (client, server)
+            for client, server in net.open_connections()
+            if server is not None
+        ]
+        listening: list[tuple[str, int]] = []
+        for port in net.listening_ports():
+            address = port.getHost()
+            assert isinstance(address, IPv4Address)
+            listening.append((address.host, address.port))
         duration = random.uniform(0.0, chaos.max_duration)
         if kind in ("refuse", "hang") and listening:
             address = random.choice(listening)
@@ -166,8 +165,8 @@ class _ChaosAgent:
             direction = random.choice(DIRECTIONS)
             extra = random.randint(0, chaos.max_bytes)
             if connections:
-                client = random.choice(connections)
-                written = control.pipe(client, direction).written_bytes
+                client, _ = random.choice(connections)
+                written = faults.stream_offset(client, direction)
                 faults.reset(client, after_bytes=written + extra, direction=direction)
             else:
                 address = random.choice(listening)
@@ -176,21 +175,24 @@ class _ChaosAgent:
             one = random.choice((*DIRECTIONS, None))
             target: MemoryTransport | tuple[str, int]
             if connections:
-                target = random.choice(connections)
+                target = random.choice(connections)[0]
             else:
                 target = random.choice(listening)
             faults.stall(target, one)
             faults.after(duration).resume(target, one)
         elif kind == "partition" and (
-            crossing := [c for c in connections if c._host.host != c._peer.host]
+            crossing := [
+                (client.getPeer().host, server.getPeer().host)
+                for client, server in connections
+                if client.getPeer().host != server.getPeer().host
+            ]
         ):
-            client = random.choice(crossing)
+            server_host, client_host = random.choice(crossing)
             mode = random.choice((HOLD, DROP))
-            a, b = client._host.host, client._peer.host
-            faults.partition(a, b, in_flight=mode)
-            faults.after(duration).heal(a, b)
+            faults.partition(client_host, server_host, in_flight=mode)
+            faults.after(duration).heal(client_host, server_host)
         elif kind == "abort" and connections:
-            client = random.choice(connections)
+            client, _ = random.choice(connections)
             faults.abort(client, random.choice(("client", "server")))
         else:
-            control.trace(None, "", f"chaos: {kind} skipped (nothing to target)")
+            faults.note(f"chaos: {kind} skipped (nothing to target)")

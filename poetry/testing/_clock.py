@@ -20,6 +20,7 @@ an exception in one call does not stop the other due calls (#6867).
 from __future__ import annotations
 
 import math
+import random
 from collections import deque
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush
@@ -81,12 +82,24 @@ class Scheduler:
         used in the reproduction line of every error.
     @ivar step_budget: the most steps (ready steps plus timed calls) one
         C{run}, C{run_until} or C{advance} call may take.
+    @ivar random: the one L{random.Random} of this world, seeded with
+        C{seed}: every random choice of the harness is drawn from it.
+    @ivar trace_checksums: whether each C{write} event also records a CRC-32
+        of the bytes written.
     """
 
-    def __init__(self, seed: int, step_budget: int, trace: bool = True) -> None:
+    def __init__(
+        self,
+        seed: int,
+        step_budget: int,
+        trace: bool = True,
+        trace_checksums: bool = False,
+    ) -> None:
         if step_budget < 1:
             raise ValueError(f"step_budget must be positive, not {step_budget!r}")
         self.seed = seed
+        self.random = random.Random(seed)
+        self.trace_checksums = trace_checksums
         self.test_id: str | None = None
         self.step_budget = step_budget
         self._now = 0.0

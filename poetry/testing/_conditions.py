@@ -151,8 +151,12 @@ class ChunkingPolicy:
 @attrs.frozen
 class Whole(ChunkingPolicy):
     """
-    One piece per write, exactly as written (the default).
+    As loopback TCP (the default): what the sender's kernel sends travels
+    whole, and one read takes everything that has arrived, up to the
+    reader's buffer size.
     """
+
+    merges = True
 
 
 def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:

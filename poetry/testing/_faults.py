@@ -45,15 +45,13 @@ C{fault} event whose detail says what happened.  Targets:
 
 from __future__ import annotations
 
-import errno
-import os
 from collections.abc import Callable
+from random import Random
 from functools import partial
 from typing import TYPE_CHECKING, Generic, Protocol, TypeAlias, TypeVar
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.error import ConnectionRefusedError, TimeoutError
-from twisted.internet.interfaces import IListeningPort, _Binding
+from twisted.internet.interfaces import IListeningPort
 from typing_extensions import TypeIs
 
 from poetry.testing._conditions import (
@@ -64,12 +62,12 @@ from poetry.testing._conditions import (
     LinkConditions,
     directions_of,
 )
-from poetry.testing._link import LinkPipe
+from poetry.testing._connect import Connection, TCPStack
+from poetry.testing._link import Link
 from poetry.testing._transport import MemoryTransport
 
 if TYPE_CHECKING:
-    from poetry.testing._clock import VirtualDelayedCall
-    from poetry.testing._network import MemoryNetwork, _Attempt, _Connector
+    from poetry.testing._clock import Scheduler, VirtualDelayedCall
 
 __all__ = [
     "DROP",
@@ -85,7 +83,6 @@ __all__ = [
 ]
 
 _ANY = "0.0.0.0"
-_LOCALHOST = "127.0.0.1"
 
 HOLD = "hold"
 """
@@ -111,13 +108,33 @@ Target: TypeAlias = (
 _R = TypeVar("_R")
 
 
+class FaultableNetwork(Protocol):
+    """
+    What a fault plan may use of a network -- all of it public API of
+    L{MemoryNetwork}.
+    """
+
+    seed: int
+    random: Random
+
+    @property
+    def faults(self) -> Faults: ...
+
+    def seconds(self) -> float: ...
+
+    def open_connections(self) -> list[tuple[MemoryTransport, MemoryTransport | None]]: ...
+
+    def listening_ports(self) -> list[IListeningPort]: ...
+
+
 class FaultPlan(Protocol):
     """
     Something that injects faults into a network it is given: the
-    C{faults=} argument of L{MemoryNetwork} (e.g. L{Chaos}).
+    C{faults=} argument of L{MemoryNetwork} (e.g. L{Chaos}).  A plan uses
+    only the network's public API (L{FaultableNetwork}).
     """
 
-    def install(self, net: MemoryNetwork) -> None:
+    def install(self, net: FaultableNetwork) -> None:
         """
         Schedule this plan's faults on C{net} (called from its constructor).
         """
@@ -139,7 +156,7 @@ class _Rule:
         kind: str,
         address: tuple[str, int],
         direction: str | None,
-        apply: Callable[[MemoryTransport], object],
+        apply: Callable[[Connection], object],
         limit: int | None,
         description: str,
     ) -> None:
@@ -182,7 +199,7 @@ class ScheduledFault:
         self.cancelled = False
         self._timer: VirtualDelayedCall | None = None
         self._rule: _Rule | None = None
-        self._pipes: list[LinkPipe] = []
+        self._links: list[Link] = []
 
     def __repr__(self) -> str:
         state = "fired" if self.fired else "cancelled" if self.cancelled else "pending"
@@ -215,13 +232,13 @@ class ScheduledFault:
         timer = self._timer
         if timer is not None and timer.active():
             timer.cancel()
-        for pipe in self._pipes:
-            pipe.remove_trigger(self.fire)
+        for link in self._links:
+            link.remove_trigger(self.fire)
         self._forget()
 
     def _forget(self) -> None:
         self._timer = None
-        self._pipes = []
+        self._links = []
         control = self._control
         if self in control.scheduled:
             control.scheduled.remove(self)
@@ -233,11 +250,20 @@ class ScheduledFault:
 class LinkControl:
     """
     The link conditions and fault state of one network (internal: tests use
-    L{MemoryNetwork}'s methods and L{Faults}).
+    L{MemoryNetwork}'s methods and L{Faults}).  It is the network's
+    L{AttemptPolicy}: the TCP stack asks it for the conditions of new
+    connections and the fate of connection attempts.
     """
 
-    def __init__(self, net: MemoryNetwork) -> None:
-        self.net = net
+    def __init__(
+        self,
+        loop: Scheduler,
+        stack: TCPStack,
+        resolve: Callable[[str], str | None],
+    ) -> None:
+        self.loop = loop
+        self.stack = stack
+        self._resolve = resolve
         self.default_links: dict[str, LinkConditions] = {}
         self.pair_links: dict[tuple[str, str], LinkConditions] = {}
         self.listener_links: dict[tuple[str, int, str], LinkConditions] = {}
@@ -247,11 +273,6 @@ class LinkControl:
         self.partitions: dict[frozenset[str], str] = {}
         self.rules: list[_Rule] = []
         self.scheduled: list[ScheduledFault] = []
-        # Connection attempts on the conditioned path.
-        self.hung: dict[int, _Attempt] = {}
-        self.started: dict[int, float] = {}
-        self.timeouts: dict[int, VirtualDelayedCall] = {}
-        self.completions: dict[int, VirtualDelayedCall] = {}
 
     # Names and targets
 
@@ -264,7 +285,7 @@ class LinkControl:
         """
         if not isinstance(name, str):
             raise TypeError(f"a host is a name or an IPv4 address, not {name!r}")
-        address = self.net.resolve_name(name)
+        address = self._resolve(name)
         if address is None:
             raise ValueError(
                 f"unknown host {name!r}: not an IPv4 address nor in the host map "
@@ -304,41 +325,46 @@ class LinkControl:
             target
         )
 
-    def connection(self, target: ConnectionTarget) -> MemoryTransport | None:
+    def connection(self, target: ConnectionTarget) -> Connection | None:
         """
-        The client end of the connection C{target}, or L{None} if it is
-        closed (on both ends).
+        The open connection C{target} stands for, or L{None} if it is closed
+        (on both ends).
 
-        @raise ValueError: for an id no connection ever had.
+        @raise ValueError: for an id no connection ever had, or a transport
+            of another network.
         @raise TypeError: for anything but a transport or an id.
         """
-        net = self.net
+        stack = self.stack
         if isinstance(target, MemoryTransport):
-            if target._net is not net:
+            connection = stack.connections.get(target.connection_id)
+            if connection is not None and target not in (
+                connection.client,
+                connection.server,
+            ):
                 raise ValueError(f"{target!r} belongs to another network")
-            return net._connections.get(target.connection_id)
+            return connection
         if isinstance(target, bool) or not isinstance(target, int):
             raise TypeError(
                 f"a connection is a MemoryTransport or a connection id, not {target!r}"
             )
-        client = net._connections.get(target)
-        if client is None and not 0 < target < net._next_id:
+        connection = stack.connections.get(target)
+        if connection is None and not 0 < target <= stack.ids_issued():
             raise ValueError(f"there is no connection #{target}")
-        return client
+        return connection
 
-    def connections(self, target: Target) -> list[MemoryTransport]:
+    def connections(self, target: Target) -> list[Connection]:
         """
-        The client ends of the open connections C{target} stands for.
+        The open connections C{target} stands for.
         """
         if self.is_address(target):
             address = self.address(target)
             return [
-                client
-                for client in self.net._connections.values()
-                if _address_matches(address, client._peer.host, client._peer.port)
+                connection
+                for connection in self.stack.connections.values()
+                if _address_matches(address, *connection.server_socket.local)
             ]
-        client = self.connection(target)
-        return [] if client is None else [client]
+        connection = self.connection(target)
+        return [] if connection is None else [connection]
 
     def describe_target(self, target: Target) -> str:
         if self.is_address(target):
@@ -351,18 +377,18 @@ class LinkControl:
     # Tracing
 
     def trace(self, connection: int | None, side: str, detail: str) -> None:
-        net = self.net
-        net._trace.extend((net._now, "fault", connection, side, detail))
+        loop = self.loop
+        loop._trace.extend((loop._now, "fault", connection, side, detail))
 
-    # Conditions
+    # Conditions (AttemptPolicy)
 
-    def resolve(
+    def conditions(
         self,
         client_host: str,
         server_host: str,
         port: int,
         direction: str,
-        connection_id: int | None = None,
+        connection_id: int | None,
     ) -> LinkConditions | None:
         """
         The conditions of one direction, most specific first (see the
@@ -390,71 +416,61 @@ class LinkControl:
                 return found
         return self.default_links.get(direction)
 
-    def conditions_of(self, client: MemoryTransport, direction: str) -> LinkConditions:
+    def conditions_of(self, connection: Connection, direction: str) -> LinkConditions:
         """
         The conditions that apply to one direction of an open connection.
         """
-        server = client.other
+        host, port = connection.server_socket.local
         return (
-            self.resolve(
-                client._host.host,
-                server._host.host,
-                server._host.port,
-                direction,
-                client.connection_id,
+            self.conditions(
+                connection.client_socket.local[0], host, port, direction, connection.id
             )
             or PLAIN
         )
-
-    def pipe(self, client: MemoryTransport, direction: str) -> LinkPipe:
-        """
-        The L{LinkPipe} of one direction of a connection, replacing its
-        plain pipe (in place, keeping what it holds) if need be.
-        """
-        sender = client if direction == CLIENT_TO_SERVER else client.other
-        pipe = sender._out
-        if isinstance(pipe, LinkPipe):
-            return pipe
-        conditions = self.conditions_of(client, direction)
-        link = LinkPipe.replacing(pipe, conditions, direction)
-        sender._out = link
-        sender.other._in = link
-        return link
 
     def refresh(self) -> None:
         """
         Apply the current settings to every open connection.
         """
-        for client in list(self.net._connections.values()):
+        for connection in list(self.stack.connections.values()):
             for direction in DIRECTIONS:
-                conditions = self.conditions_of(client, direction)
-                sender = client if direction == CLIENT_TO_SERVER else client.other
-                pipe = sender._out
-                if isinstance(pipe, LinkPipe):
-                    pipe.conditions = conditions
-                elif not conditions.plain:
-                    self.pipe(client, direction)
+                connection.link(direction).set_conditions(
+                    self.conditions_of(connection, direction)
+                )
 
-    def setup_connection(self, client: MemoryTransport) -> None:
+    def verdict(self, client_host: str, server_host: str, port: int) -> str | None:
         """
-        A connection was just made (its protocols not yet built): give its
-        directions their conditions and apply the rules of its address.
+        Why an attempt hangs (partition, hang fault), C{"refuse"}, or L{None}.
         """
-        server = client.other
-        host, port = server._host.host, server._host.port
-        for direction in DIRECTIONS:
-            conditions = self.resolve(client._host.host, host, port, direction)
-            if conditions is not None and not conditions.plain:
-                self.pipe(client, direction)
+        partitions = self.partitions
+        if (
+            partitions
+            and client_host != server_host
+            and frozenset((client_host, server_host)) in partitions
+        ):
+            return f"partition {client_host} <-> {server_host}"
+        hanging = self.hanging
+        if hanging and ((server_host, port) in hanging or (_ANY, port) in hanging):
+            return f"hang fault on {server_host}:{port}"
+        refusing = self.refusing
+        if refusing and ((server_host, port) in refusing or (_ANY, port) in refusing):
+            return "refuse"
+        return None
+
+    def connection_made(self, connection: Connection) -> None:
+        """
+        A connection was established: apply the rules of its address.
+        """
+        host, port = connection.server_socket.local
         for rule in list(self.rules):
             if _address_matches(rule.address, host, port):
-                self._apply_rule(rule, client)
+                self._apply_rule(rule, connection)
 
-    def _apply_rule(self, rule: _Rule, client: MemoryTransport) -> None:
+    def _apply_rule(self, rule: _Rule, connection: Connection) -> None:
         rule.applied += 1
         if rule.limit is not None and rule.applied >= rule.limit:
             self.rules.remove(rule)
-        rule.apply(client)
+        rule.apply(connection)
 
     def _add_rule(self, rule: _Rule) -> None:
         """
@@ -462,168 +478,10 @@ class LinkControl:
         limit) and keep it for later ones.
         """
         self.rules.append(rule)
-        for client in self.connections(rule.address):
+        for connection in self.connections(rule.address):
             if rule not in self.rules:
                 break
-            self._apply_rule(rule, client)
-
-    # Connection attempts
-
-    def _source_host(self, connector: _Connector, destination: str) -> str:
-        bind = connector.bindAddress
-        host: str | None = None
-        if isinstance(bind, _Binding):
-            host = bind._address
-        elif isinstance(bind, tuple) and bind:
-            host = bind[0]
-        elif isinstance(bind, str):
-            host = bind
-        if not host or host == _ANY:
-            return destination
-        return self.net.resolve_name(host) or destination
-
-    def _destination(self, connector: _Connector) -> str | None:
-        port = connector.port
-        if not isinstance(port, int) or not 0 <= port <= 65535:
-            return None
-        destination = self.net.resolve_name(connector.host)
-        if destination == _ANY:
-            destination = _LOCALHOST
-        return destination
-
-    def schedule_attempt(self, attempt: _Attempt) -> None:
-        """
-        The conditioned path of C{connectTCP}: the attempt completes after
-        the client-to-server latency of the link it will use (in the next
-        step if there is none), and the connector's timeout runs while it
-        has not completed.
-        """
-        net = self.net
-        connector = attempt.connector
-        self.started[attempt.id] = net._now
-        destination = self._destination(connector)
-        delay = 0.0
-        if destination is not None:
-            conditions = self.resolve(
-                self._source_host(connector, destination),
-                destination,
-                connector.port,
-                CLIENT_TO_SERVER,
-            )
-            if conditions is not None:
-                delay = conditions.delay_sample(net.random)
-        if delay > 0:
-            self.completions[attempt.id] = net._call_at(
-                net._now + delay, self.complete_attempt, attempt
-            )
-            self._start_timeout(attempt)
-        else:
-            net._ready.append(partial(self.complete_attempt, attempt))
-
-    def _start_timeout(self, attempt: _Attempt) -> None:
-        timeout = attempt.connector.timeout
-        if timeout is None or attempt.id in self.timeouts:
-            return
-        net = self.net
-        start = self.started.get(attempt.id, net._now)
-        self.timeouts[attempt.id] = net._call_at(
-            start + timeout, self.attempt_timed_out, attempt
-        )
-
-    def attempt_timed_out(self, attempt: _Attempt) -> None:
-        """
-        The connector's timeout: C{clientConnectionFailed} with
-        L{twisted.internet.error.TimeoutError}, as the real reactor.
-        """
-        self.timeouts.pop(attempt.id, None)
-        if not attempt.done:
-            attempt.fail(TimeoutError())
-
-    def attempt_finished(self, attempt_id: int) -> None:
-        """
-        An attempt completed or failed: cancel its timers.
-        """
-        self.hung.pop(attempt_id, None)
-        self.started.pop(attempt_id, None)
-        for calls in (self.timeouts, self.completions):
-            call = calls.pop(attempt_id, None)
-            if call is not None and call.active():
-                call.cancel()
-
-    def _hang_reason(self, source: str, destination: str, port: int) -> str | None:
-        partitions = self.partitions
-        if source != destination and frozenset((source, destination)) in partitions:
-            return f"partition {source} <-> {destination}"
-        hanging = self.hanging
-        if hanging and ((destination, port) in hanging or (_ANY, port) in hanging):
-            return f"hang fault on {destination}:{port}"
-        return None
-
-    def complete_attempt(self, attempt: _Attempt) -> None:
-        """
-        The attempt's handshake arrived: hang (partition, hang fault),
-        refuse (refuse fault) or connect as usual.
-        """
-        self.completions.pop(attempt.id, None)
-        if attempt.done:
-            return
-        connector = attempt.connector
-        destination = self._destination(connector)
-        if destination is not None:
-            port = connector.port
-            source = self._source_host(connector, destination)
-            why = self._hang_reason(source, destination, port)
-            if why is not None:
-                if attempt.id not in self.hung:
-                    self.hung[attempt.id] = attempt
-                    self.trace(
-                        attempt.id,
-                        "client",
-                        f"connect to {destination}:{port} hangs ({why})",
-                    )
-                    self._start_timeout(attempt)
-                return
-            refusing = self.refusing
-            if refusing and (
-                (destination, port) in refusing or (_ANY, port) in refusing
-            ):
-                self.trace(
-                    attempt.id,
-                    "client",
-                    f"connect to {destination}:{port} refused (refuse fault)",
-                )
-                net = self.net
-                net._trace.extend(
-                    (net._now, "refuse", attempt.id, "client", f"{destination}:{port}")
-                )
-                attempt.fail(
-                    ConnectionRefusedError(
-                        errno.ECONNREFUSED, os.strerror(errno.ECONNREFUSED)
-                    )
-                )
-                return
-        self.attempt_finished(attempt.id)
-        attempt.step()
-
-    def _retry_hung(self) -> None:
-        """
-        Let hung attempts whose reason is gone complete (the next SYN gets
-        through), in the next step.
-        """
-        for attempt_id, attempt in list(self.hung.items()):
-            connector = attempt.connector
-            destination = self._destination(connector)
-            if (
-                destination is None
-                or self._hang_reason(
-                    self._source_host(connector, destination),
-                    destination,
-                    connector.port,
-                )
-                is None
-            ):
-                del self.hung[attempt_id]
-                self.net._ready.append(partial(self.complete_attempt, attempt))
+            self._apply_rule(rule, connection)
 
     # Faults: addresses
 
@@ -642,15 +500,18 @@ class LinkControl:
     def stop_hanging(self, address: tuple[str, int]) -> None:
         self.hanging.discard(address)
         self.trace(None, "", f"stop hanging connections to {address[0]}:{address[1]}")
-        self._retry_hung()
+        self.stack.retry_hung()
 
     # Faults: hosts
 
-    def _crossing(self, hosts: frozenset[str]) -> list[MemoryTransport]:
+    def _crossing(self, hosts: frozenset[str]) -> list[Connection]:
         return [
-            client
-            for client in self.net._connections.values()
-            if frozenset((client._host.host, client._peer.host)) == hosts
+            connection
+            for connection in self.stack.connections.values()
+            if frozenset(
+                (connection.client_socket.local[0], connection.server_socket.local[0])
+            )
+            == hosts
         ]
 
     def partition(self, a: str, b: str, mode: str) -> None:
@@ -663,13 +524,13 @@ class LinkControl:
             f"partition {a} <-> {b} ({mode} in-flight data; "
             f"{len(crossing)} open connection(s))",
         )
-        for client in crossing:
+        for connection in crossing:
             for direction in DIRECTIONS:
-                pipe = self.pipe(client, direction)
+                link = connection.link(direction)
                 if mode == DROP:
-                    pipe.drop_in_flight()
-                    pipe._dropping = True
-                pipe.hold("partition")
+                    link.drop_in_flight()
+                    link.set_dropping(True)
+                link.hold("partition")
 
     def heal(self, a: str, b: str) -> None:
         key = frozenset((a, b))
@@ -684,66 +545,66 @@ class LinkControl:
             f"heal {a} <-> {b}"
             + (f" (resetting {len(crossing)} connection(s))" if mode == DROP else ""),
         )
-        for client in crossing:
+        for connection in crossing:
             for direction in DIRECTIONS:
-                pipe = self.pipe(client, direction)
-                if pipe._dropping:
-                    pipe._dropping = False
-                    pipe.inject_reset()
+                link = connection.link(direction)
+                if link.dropping:
+                    link.set_dropping(False)
+                    link.inject_reset()
             for direction in DIRECTIONS:
-                self.pipe(client, direction).release("partition")
-        self._retry_hung()
+                connection.link(direction).release("partition")
+        self.stack.retry_hung()
 
     # Faults: connections
 
-    def stall(self, client: MemoryTransport, direction: str | None) -> None:
+    def stall(self, connection: Connection, direction: str | None) -> None:
         for one in directions_of(direction):
-            self.trace(client.connection_id, _side_of(one), f"stall {one}")
-            self.pipe(client, one).hold("stall")
+            self.trace(connection.id, _side_of(one), f"stall {one}")
+            connection.link(one).hold("stall")
 
-    def resume(self, client: MemoryTransport, direction: str | None) -> None:
+    def resume(self, connection: Connection, direction: str | None) -> None:
         for one in directions_of(direction):
-            sender = client if one == CLIENT_TO_SERVER else client.other
-            pipe = sender._out
-            if isinstance(pipe, LinkPipe) and "stall" in pipe._holds:
-                self.trace(client.connection_id, _side_of(one), f"resume {one}")
-                pipe.release("stall")
+            link = connection.link(one)
+            if "stall" in link.held():
+                self.trace(connection.id, _side_of(one), f"resume {one}")
+                link.release("stall")
 
-    def reset_now(self, client: MemoryTransport, detail: str) -> None:
+    def reset_now(self, connection: Connection, detail: str) -> None:
         """
         Reset the connection from the network: both ends get a C{RST}
-        after the bytes already queued towards them; later writes are
-        dropped.
+        after the bytes already in flight towards them; later bytes are
+        lost.
         """
-        self.trace(client.connection_id, "", detail)
+        self.trace(connection.id, "", detail)
         for direction in DIRECTIONS:
-            self.pipe(client, direction).inject_reset()
+            connection.link(direction).inject_reset()
 
-    def reset_after(self, client: MemoryTransport, direction: str, count: int) -> None:
+    def reset_after(self, connection: Connection, direction: str, count: int) -> None:
         """
-        Reset the connection when C{count} bytes have been written in
+        Reset the connection when C{count} bytes have been sent in
         C{direction}: the receiver gets exactly the first C{count} (fewer
         only if it had already read more), then L{ConnectionLost}; so does
-        the writer.
+        the sender.
         """
-        pipe = self.pipe(client, direction)
+        link = connection.link(direction)
         self.trace(
-            client.connection_id,
+            connection.id,
             _side_of(direction),
             f"reset armed: after {count} bytes {direction}",
         )
 
         def cut() -> None:
-            pipe.truncate(count)
-            at = max(count, pipe.delivered_bytes)
-            self.reset_now(client, f"reset at byte {at} of {direction}")
+            link.truncate(count)
+            at = max(count, link.delivered())
+            self.reset_now(connection, f"reset at byte {at} of {direction}")
 
-        pipe.add_trigger(count, cut)
+        link.add_trigger(count, cut)
 
-    def abort(self, client: MemoryTransport, side: str) -> None:
-        transport = client if side == "client" else client.other
-        self.trace(client.connection_id, side, f"abort the {side} end")
-        transport.abortConnection()
+    def abort(self, connection: Connection, side: str) -> None:
+        transport = connection.client if side == "client" else connection.server
+        self.trace(connection.id, side, f"abort the {side} end")
+        if transport is not None:
+            transport.abortConnection()
 
     # Everything
 
@@ -760,8 +621,8 @@ class LinkControl:
         for key in list(self.partitions):
             a, b = sorted(key)
             self.heal(a, b)
-        for client in list(self.net._connections.values()):
-            self.resume(client, None)
+        for connection in list(self.stack.connections.values()):
+            self.resume(connection, None)
         for address in sorted(self.hanging):
             self.stop_hanging(address)
 
@@ -790,24 +651,22 @@ class LinkControl:
             a, b = sorted(key)
             faults.append(f"partition {a} <-> {b} ({mode})")
         faults.extend(f"rule: {rule.description}" for rule in self.rules)
-        for client in self.net._connections.values():
+        for connection in self.stack.connections.values():
             for direction in DIRECTIONS:
-                sender = client if direction == CLIENT_TO_SERVER else client.other
-                pipe = sender._out
-                if isinstance(pipe, LinkPipe) and pipe._holds:
+                link = connection.link(direction)
+                held = link.held()
+                if held:
                     faults.append(
-                        f"#{client.connection_id} {direction} held by "
-                        f"{', '.join(sorted(pipe._holds))} "
-                        f"({pipe.unread} bytes waiting)"
+                        f"#{connection.id} {direction} held by "
+                        f"{', '.join(sorted(held))} "
+                        f"({link.in_flight()} bytes waiting)"
                     )
         faults.extend(
             f"scheduled: {fault.description} {fault.when}" for fault in self.scheduled
         )
-        for attempt_id, attempt in self.hung.items():
-            connector = attempt.connector
+        for connection_id, destination, reason in self.stack.hung():
             faults.append(
-                f"connection attempt #{attempt_id} to {connector.host}:"
-                f"{connector.port} hangs"
+                f"connection attempt #{connection_id} to {destination} waits ({reason})"
             )
         if faults:
             lines.append("Faults:")
@@ -826,6 +685,26 @@ class _FaultActions(Generic[_R]):
 
     def _do(self, action: Callable[[], object], description: str) -> _R:
         raise NotImplementedError()
+
+    def call(self, action: Callable[[], object], description: str) -> _R:
+        """
+        Run C{action()} as a fault (for fault plans: a custom injection;
+        recorded in the trace as a C{fault} event with C{description}).
+        """
+        control = self._control
+
+        def run() -> None:
+            control.trace(None, "", description)
+            action()
+
+        return self._do(run, description)
+
+    def note(self, detail: str) -> _R:
+        """
+        Record C{detail} in the trace as a C{fault} event (for fault plans:
+        say what was decided).
+        """
+        return self._do(partial(self._control.trace, None, "", detail), detail)
 
     def refuse(self, address: Address) -> _R:
         """
@@ -923,14 +802,14 @@ class _FaultActions(Generic[_R]):
                         "stall",
                         address,
                         direction,
-                        lambda client: control.stall(client, direction),
+                        lambda connection: control.stall(connection, direction),
                         None,
                         f"stall {where} of {what}",
                     )
                 )
             else:
-                for client in control.connections(target):
-                    control.stall(client, direction)
+                for connection in control.connections(target):
+                    control.stall(connection, direction)
 
         return self._do(stall, f"stall {where} of {what}")
 
@@ -956,8 +835,8 @@ class _FaultActions(Generic[_R]):
                         and (direction is None or rule.direction == direction)
                     )
                 ]
-            for client in control.connections(target):
-                control.resume(client, direction)
+            for connection in control.connections(target):
+                control.resume(connection, direction)
 
         return self._do(resume, f"resume {where} of {what}")
 
@@ -992,8 +871,8 @@ class _FaultActions(Generic[_R]):
                 directions_of(direction)
 
             def reset() -> None:
-                for client in control.connections(target):
-                    control.reset_now(client, "reset")
+                for connection in control.connections(target):
+                    control.reset_now(connection, "reset")
 
             return self._do(reset, f"reset {what}")
         if (
@@ -1019,14 +898,14 @@ class _FaultActions(Generic[_R]):
                         "reset",
                         address,
                         one,
-                        lambda client: control.reset_after(client, one, count),
+                        lambda connection: control.reset_after(connection, one, count),
                         limit,
                         description,
                     )
                 )
             else:
-                for client in control.connections(target):
-                    control.reset_after(client, one, count)
+                for connection in control.connections(target):
+                    control.reset_after(connection, one, count)
 
         return self._do(reset_after, description)
 
@@ -1044,8 +923,8 @@ class _FaultActions(Generic[_R]):
         what = control.describe_target(target)
 
         def abort() -> None:
-            for client in control.connections(target):
-                control.abort(client, side)
+            for connection in control.connections(target):
+                control.abort(connection, side)
 
         return self._do(abort, f"abort the {side} end of {what}")
 
@@ -1103,14 +982,14 @@ class Faults(_FaultActions[None]):
 
         @raise ValueError: if C{time} is in the past.
         """
-        net = self._control.net
-        if not time >= net._now:
+        loop = self._control.loop
+        if not time >= loop._now:
             raise ValueError(
-                f"cannot schedule a fault at t={time!r}: it is already t={net._now!r}"
+                f"cannot schedule a fault at t={time!r}: it is already t={loop._now!r}"
             )
 
         def install(fault: ScheduledFault) -> None:
-            fault._timer = net._call_at(time, fault.fire)
+            fault._timer = loop._call_at(time, fault.fire)
 
         return ScheduledFaults(self._control, f"at t={time!r}", install)
 
@@ -1120,7 +999,7 @@ class Faults(_FaultActions[None]):
         """
         if not delay >= 0:
             raise ValueError(f"delay must be >= 0, not {delay!r}")
-        return self.at(self._control.net._now + delay)
+        return self.at(self._control.loop._now + delay)
 
     def after_bytes(
         self, target: Target, count: int, direction: str
@@ -1139,12 +1018,12 @@ class Faults(_FaultActions[None]):
             raise ValueError(f"count must be an int >= 0, not {count!r}")
         what = control.describe_target(target)
 
-        def arm(fault: ScheduledFault, client: MemoryTransport) -> None:
+        def arm(fault: ScheduledFault, connection: Connection) -> None:
             if not fault.pending:
                 return
-            pipe = control.pipe(client, one)
-            fault._pipes.append(pipe)
-            pipe.add_trigger(count, fault.fire)
+            link = connection.link(one)
+            fault._links.append(link)
+            link.add_trigger(count, fault.fire)
 
         def install(fault: ScheduledFault) -> None:
             if control.is_address(target):
@@ -1160,10 +1039,24 @@ class Faults(_FaultActions[None]):
                 fault._rule = rule
                 control._add_rule(rule)
             else:
-                for client in control.connections(target):
-                    arm(fault, client)
+                for connection in control.connections(target):
+                    arm(fault, connection)
 
         return ScheduledFaults(control, f"after {count} bytes {one} on {what}", install)
+
+    def stream_offset(self, target: ConnectionTarget, direction: str) -> int:
+        """
+        How many bytes have been sent so far in C{direction} of the open
+        connection C{target} (what C{reset(after_bytes=...)} and
+        L{after_bytes} count).
+
+        @raise ValueError: if the connection is closed or never existed.
+        """
+        (one,) = directions_of(direction)
+        connection = self._control.connection(target)
+        if connection is None:
+            raise ValueError(f"connection {target!r} is closed")
+        return connection.link(one).written()
 
     def clear(self) -> None:
         """

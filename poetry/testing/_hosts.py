@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from random import Random
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from twisted.internet.interfaces import (
     IConnector,
@@ -21,8 +21,40 @@ from twisted.internet.interfaces import (
 from twisted.internet.protocol import ClientFactory
 from zope.interface import implementer
 
-if TYPE_CHECKING:
-    from poetry.testing._network import MemoryNetwork
+
+class _Network(Protocol):
+    """
+    What a host's reactor uses of its network (public API of
+    L{MemoryNetwork}).
+    """
+
+    random: Random
+    nameResolver: IHostnameResolver
+
+    def resolve_name(self, name: str) -> str | None: ...
+
+    def listenTCP(
+        self, port: int, factory: IProtocolFactory, backlog: int, interface: str
+    ) -> IListeningPort: ...
+
+    def connectTCP(
+        self,
+        host: str,
+        port: int,
+        factory: ClientFactory[Any],
+        timeout: float,
+        bindAddress: tuple[str, int] | None,
+    ) -> IConnector: ...
+
+    def seconds(self) -> float: ...
+
+    def callLater(
+        self, delay: float, callable: Callable[..., Any], *args: object, **kw: object
+    ) -> IDelayedCall: ...
+
+    def getDelayedCalls(self) -> list[IDelayedCall]: ...
+
+    def installNameResolver(self, resolver: IHostnameResolver) -> IHostnameResolver: ...
 
 __all__ = ["HostReactor"]
 
@@ -43,7 +75,7 @@ class HostReactor:
     @ivar address: this host's IPv4 address.
     """
 
-    def __init__(self, network: MemoryNetwork, name: str) -> None:
+    def __init__(self, network: _Network, name: str) -> None:
         address = network.resolve_name(name)
         if address is None or address == "0.0.0.0":
             raise ValueError(

@@ -1,524 +1,283 @@
 """
-The two ends of an in-memory TCP connection (L{MemoryTransport}) and the
-one-way pipes between them (L{Pipe}).
+Twisted's side of an in-memory TCP connection: L{MemoryTransport}, the
+transport a protocol talks to, over the kernel L{Socket} below it.
 
-Model
-=====
-A connection has two transports (C{client} and C{server} side) and two
-pipes, one per direction.  A pipe stands for the sender's socket buffer, the
-wire and the receiver's socket buffer all at once: C{write()} appends to the
-pipe at once and the pipe hands the bytes to the receiving protocol's
-C{dataReceived} in a later I{step} of the network, by default exactly as
-written (one C{dataReceived} per C{write}), in order.  A pipe also carries
-the two control signals of TCP after the data: C{FIN} (the sender shut its
-write side: the receiver sees end-of-file) and C{RST} (a reset: the receiver
-loses the connection with L{ConnectionLost}).
+Its behaviour is that of Twisted's own C{tcp.Connection},
+C{abstract.FileDescriptor} and the reactor's dispatch
+(C{posixbase._doReadOrWrite}, C{_disconnectSelectable}), mirrored method
+for method (the docstrings name the Twisted method each one mirrors) and
+checked against the real reactor by the differential oracle
+(C{tests/oracle}):
 
-The "unread" bytes of a pipe are those written but not yet delivered; the
-writer's streaming producer is paused when they exceed the pipe's
-C{high_water} mark and resumed when they fall to C{low_water}; a pull
-producer is resumed whenever they fall to zero.
+  - C{write} only buffers in user space; the bytes reach the socket in a
+    later I{dispatch} of the transport (a reactor iteration seeing the
+    socket writable), at most C{SEND_LIMIT} bytes per dispatch; a
+    connection lost without a dispatch loses what is still buffered;
+  - a streaming producer is paused whenever a write leaves more than
+    C{bufferSize} bytes buffered, and resumed (as a pull producer is) when
+    the buffer has been emptied into the socket;
+  - C{loseConnection} stops reading and closes once the buffer is empty
+    (and any registered pull or paused producer lets it); the socket is
+    shut down (C{FIN}) and closed; C{abortConnection} closes in a later
+    iteration with C{SO_LINGER} 0 (C{RST});
+  - a read of end-of-file is C{readConnectionLost} (then C{connectionLost}
+    unless the protocol is half-closeable); a failed read or write is
+    C{ConnectionLost}; an exception from C{dataReceived} or any other
+    callback the dispatch makes is logged and loses the connection with
+    that exception; an exception from C{connectionLost} is logged;
+  - C{getHost()}, the TCP options and C{getHandle()} fail with
+    L{AttributeError} once the connection is lost (the socket is gone).
 
-A pipe decides I{when} and I{in what pieces} queued bytes are delivered --
-see L{Pipe.schedule} and L{Pipe.step}.  This plain pipe delivers one queued
-write per step, as soon as the receiver reads; a direction with link
-conditions or faults uses L{poetry.testing._link.LinkPipe} instead.
+Readiness: a transport is I{registered} for reading and/or writing (the
+reactor's reader and writer sets); the socket wakes it when its readiness
+may have changed, and it is then dispatched in the next step of the
+network, like an epoll event in the next reactor iteration.
 """
 
 from __future__ import annotations
 
+import errno
+import socket as _stdlib_socket
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, cast
-from zlib import crc32
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionAborted, ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import (
     IConsumer,
+    IHalfCloseableDescriptor,
     IHalfCloseableProtocol,
     ILoggingContext,
     IProducer,
     IProtocol,
     IPullProducer,
     IPushProducer,
+    ISystemHandle,
     ITCPTransport,
 )
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-if TYPE_CHECKING:
-    from poetry.testing._network import MemoryNetwork, _Connector
+from poetry.testing._socket import EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, Socket
 
-__all__ = ["DEFAULT_HIGH_WATER", "DEFAULT_LOW_WATER", "MemoryTransport", "Pipe"]
+if TYPE_CHECKING:
+    from poetry.testing._clock import Scheduler
+
+__all__ = [
+    "DEFAULT_HIGH_WATER",
+    "BUFFER_SIZE",
+    "SEND_LIMIT",
+    "ConnectionRecord",
+    "MemoryTransport",
+    "ServerTransport",
+]
 
 _log = Logger()
 
-DEFAULT_HIGH_WATER = 64 * 1024
+BUFFER_SIZE = 2**16
 """
-A streaming producer is paused when more than this many bytes it wrote are
-unread by the peer (the real reactor's C{bufferSize}).
-"""
-
-DEFAULT_LOW_WATER = 16 * 1024
-"""
-A paused streaming producer is resumed when its unread bytes fall to this
-many or fewer.
+The most bytes one read takes, and the user-space buffer size above which a
+streaming producer is paused (Twisted's C{FileDescriptor.bufferSize}).
 """
 
-# The reason of every clean close, shared as the real reactor shares its
-# end-of-file failure.
-_CLOSED_CLEANLY = Failure(ConnectionDone())
+SEND_LIMIT = 128 * 1024
+"""
+The most bytes one dispatch sends (Twisted's C{FileDescriptor.SEND_LIMIT}).
+"""
 
-# Write-side states of a transport.
-_OPEN = 0
-_SHUTTING = 1  # loseWriteConnection() called, FIN not yet sent
-_SHUT = 2  # FIN sent: no more writes
+DEFAULT_HIGH_WATER = BUFFER_SIZE
+"""
+A streaming producer is paused when more than this many bytes wait in the
+transport's user-space buffer (the real reactor's C{bufferSize}).
+"""
+
+# As the real reactor shares them (posixbase's faildict).
+_CONNECTION_DONE = ConnectionDone()
+_CONNECTION_LOST = ConnectionLost()
+_FAILURES = {
+    ConnectionDone: Failure(ConnectionDone()),
+    ConnectionLost: Failure(ConnectionLost()),
+}
+_CLOSED_CLEANLY = _FAILURES[ConnectionDone]
 
 
-def _half_closeable(protocol: object) -> IHalfCloseableProtocol | None:
+class ConnectionRecord(Protocol):
     """
-    C{protocol} if it provides L{IHalfCloseableProtocol}, else L{None}.
-    """
-    if IHalfCloseableProtocol.providedBy(protocol):
-        return protocol
-    return None
-
-
-def _type_name(failure: Failure) -> str:
-    """
-    The name of the exception type of C{failure}.
-    """
-    return failure.type.__name__ if failure.type is not None else "?"
-
-
-class _Signal:
-    """
-    A control signal queued in a pipe after the data.
+    What a transport tells the connection it belongs to.
     """
 
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"<{self.name}>"
-
-
-FIN = _Signal("FIN")
-RST = _Signal("RST")
-
-
-def _signal_blocked(destination: MemoryTransport) -> bool:
-    """
-    Whether C{destination} cannot take a C{FIN} or C{RST} now: it paused
-    reading, is not connected, or is aborting -- an aborting side reads
-    nothing more, not even the peer's FIN or RST (the real reactor makes
-    C{doRead} a no-op), and its own abort step reports C{ConnectionAborted}.
-    """
-    return destination._paused or destination._aborting or not destination.connected
-
-
-def _signal(destination: MemoryTransport, item: _Signal) -> None:
-    """
-    Hand a dequeued C{FIN} or C{RST} to C{destination}.
-    """
-    if item is FIN:
-        destination._end_of_file()
-    else:
-        destination._reset_by_peer()
-
-
-class Pipe:
-    """
-    One direction of a connection: the bytes C{source} wrote that
-    C{destination} has not read yet, then possibly a C{FIN} or C{RST}.
-
-    @ivar unread: the number of queued data bytes.
-    @ivar closed: whether a C{FIN} or C{RST} was queued, or the pipe was
-        discarded: later pushes are dropped.
-    @ivar high_water: see L{DEFAULT_HIGH_WATER}.
-    @ivar low_water: see L{DEFAULT_LOW_WATER}.
-    """
-
-    # Slots, as for MemoryTransport ("__dict__" for subclasses' state).
-    __slots__ = (
-        "__dict__",
-        "__weakref__",
-        "_head",
-        "_net",
-        "_queue",
-        "_scheduled",
-        "closed",
-        "connection_id",
-        "destination",
-        "high_water",
-        "low_water",
-        "source",
-        "unread",
-    )
-
-    # The queue: pending items are _queue[_head:]; the list is emptied as
-    # soon as everything was taken, so a non-empty list means work to do.
-    _queue: list[Any] | None
-
-    def __init__(
-        self,
-        net: MemoryNetwork,
-        connection_id: int,
-        source: MemoryTransport,
-        destination: MemoryTransport,
-    ) -> None:
-        self._net = net
-        self.connection_id = connection_id
-        self.source = source
-        self.destination = destination
-        self.high_water = net.high_water
-        self.low_water = net.low_water
-        self.unread = 0
-        self.closed = False
-        self._scheduled = False
-        self._queue = None
-        self._head = 0
-
-    def __repr__(self) -> str:
-        return (
-            f"<Pipe #{self.connection_id} {self.source.side}->"
-            f"{self.destination.side} unread={self.unread}>"
-        )
-
-    def push(self, data: bytes) -> None:
+    def set_server(self, transport: MemoryTransport) -> None:
         """
-        Queue C{data} (non-empty bytes) for delivery.
+        C{transport} is the accepted server end.
         """
-        net = self._net
-        source = self.source
-        if self.closed:
-            net._trace.extend(
-                (net._now, "drop", self.connection_id, source.side, len(data))
-            )
-            return
-        queue = self._queue
-        if queue is None:
-            self._queue = [data]
-        else:
-            queue.append(data)
-        unread = self.unread = self.unread + len(data)
-        if net.trace_checksums:
-            net._trace.extend(
-                (
-                    net._now,
-                    "write",
-                    self.connection_id,
-                    source.side,
-                    f"{len(data)} bytes, crc32 {crc32(data):08x}",
-                )
-            )
-        else:
-            net._trace.extend(
-                (net._now, "write", self.connection_id, source.side, len(data))
-            )
-        if not self._scheduled:
-            self._scheduled = True
-            net._ready.append(self)
-        if (
-            unread > self.high_water
-            and source.producer is not None
-            and source.streamingProducer
-            and not source.producerPaused
-        ):
-            source.producerPaused = True
-            net._trace.extend(
-                (net._now, "pause-producer", self.connection_id, source.side, None)
-            )
-            cast(IPushProducer, source.producer).pauseProducing()
 
-    def finish(self) -> None:
+    def side_lost(self, transport: MemoryTransport) -> None:
         """
-        Queue a C{FIN} after the queued data.
+        C{transport}'s C{connectionLost} has run (or started).
         """
-        if self.closed:
-            return
-        self.closed = True
-        self._put(FIN)
-
-    def reset(self) -> None:
-        """
-        Drop the queued data and queue a C{RST}.
-        """
-        if self.destination.disconnected:
-            self.discard()
-            return
-        if self._queue and self._queue[-1] is RST:
-            return
-        self.discard()
-        self._put(RST)
-
-    def _put(self, signal: _Signal) -> None:
-        queue = self._queue
-        if queue is None:
-            self._queue = [signal]
-        else:
-            queue.append(signal)
-        # schedule(), inlined: the queue is not empty now.  (LinkPipe has
-        # its own _put.)
-        if not self._scheduled:
-            self._scheduled = True
-            self._net._ready.append(self)
-
-    def discard(self) -> int:
-        """
-        Drop everything queued and close the pipe.
-
-        @return: the number of data bytes dropped.
-        """
-        dropped = self.unread
-        if self._queue:
-            self._queue.clear()
-            self._head = 0
-        self.unread = 0
-        self.closed = True
-        if dropped:
-            net = self._net
-            net._trace.extend(
-                (net._now, "drop", self.connection_id, self.destination.side, dropped)
-            )
-        return dropped
-
-    def schedule(self) -> None:
-        """
-        Make sure a step will look at this pipe.  Called whenever something
-        is queued or the destination starts reading again.
-        """
-        if not self._scheduled and self._queue:
-            self._scheduled = True
-            self._net._ready.append(self)
-
-    def step(self) -> None:
-        """
-        Deliver the next queued item, if the destination can take it: data
-        when it is reading, a signal when it has not paused reading.
-        """
-        self._scheduled = False
-        queue = self._queue
-        if not queue:
-            return
-        destination = self.destination
-        head = self._head
-        item = queue[head]
-        if item.__class__ is bytes:
-            if not destination._receiving:
-                return
-            if head + 1 == len(queue):
-                queue.clear()
-                self._head = 0
-            else:
-                self._take(queue, head)
-            size = len(item)
-            self.unread -= size
-            net = self._net
-            net._trace.extend(
-                (net._now, "deliver", self.connection_id, destination.side, size)
-            )
-            try:
-                # A receiving transport always has a protocol.
-                destination.protocol.dataReceived(item)  # type: ignore[union-attr]
-            except Exception:
-                destination._callback_failed(Failure(), "dataReceived")
-            if self.source.producer is not None:
-                self._drained()
-        else:
-            if _signal_blocked(destination):
-                return
-            if head + 1 == len(queue):
-                queue.clear()
-                self._head = 0
-            else:
-                self._take(queue, head)
-            _signal(destination, item)
-        if self._queue and not self._scheduled:
-            self._scheduled = True
-            self._net._ready.append(self)
-
-    # The ready queue calls the pipe itself: no bound method is allocated
-    # per step (subclasses that override step() alias it again).
-    __call__ = step
-
-    def _take(self, queue: list[Any], head: int) -> None:
-        """
-        Remove the item at C{head}, the first pending one.
-        """
-        head += 1
-        if head == len(queue):
-            queue.clear()
-            head = 0
-        else:
-            queue[head - 1] = None
-            if head > 64 and 2 * head > len(queue):
-                del queue[:head]
-                head = 0
-        self._head = head
-
-    def _drained(self) -> None:
-        """
-        Resume the source's producer if the unread bytes fell far enough.
-        """
-        source = self.source
-        producer = source.producer
-        assert producer is not None
-        if source.streamingProducer:
-            if not source.producerPaused or self.unread > self.low_water:
-                return
-            source.producerPaused = False
-            net = self._net
-            net._trace.extend(
-                (net._now, "resume-producer", self.connection_id, source.side, None)
-            )
-        elif self.unread:
-            return
-        try:
-            cast(IPushProducer, producer).resumeProducing()
-        except Exception:
-            source._callback_failed(Failure(), "resumeProducing")
-            return
-        source._flush_if_closing()
 
 
-@implementer(ITCPTransport, IPushProducer, IConsumer, ILoggingContext)
+def _type_name(failure: Failure | BaseException) -> str:
+    if isinstance(failure, Failure):
+        return failure.type.__name__ if failure.type is not None else "?"
+    return type(failure).__name__
+
+
+@implementer(
+    ITCPTransport,
+    ISystemHandle,
+    IPushProducer,
+    IConsumer,
+    ILoggingContext,
+    IHalfCloseableDescriptor,
+)
 class MemoryTransport:
     """
-    One end of an in-memory TCP connection of a L{MemoryNetwork}.
-
-    Behaves like the real reactor's TCP transport (the contract suite in
-    C{tests/tcp_contract.py} pins the differences): C{write} raises
-    L{TypeError} for non-bytes and is ignored once the write side is shut or
-    the connection is lost; C{loseConnection} stops reading, lets any
-    registered pull (or paused streaming) producer finish, then closes --
-    the local C{connectionLost(ConnectionDone)} in a later step, never inside
-    the call; the peer reads the remaining data and then end-of-file;
-    C{abortConnection} drops unsent data, the local side gets
-    L{ConnectionAborted} and the peer L{ConnectionLost}, both later;
-    C{loseWriteConnection} half-closes.  C{getHost()} raises
-    L{AttributeError} once the connection is lost, as on real TCP;
-    C{getPeer()} keeps working.
+    One end of an in-memory TCP connection, Twisted's side (see the module
+    docstring for its behaviour, which is the real reactor's).
 
     Inspection helpers for tests: L{written}, L{connection_id}, L{side},
-    L{unread_outgoing}, L{unread_incoming}, L{reading_paused} and the flags
-    C{connected}, C{disconnecting}, C{disconnected}.
+    L{unread_outgoing}, L{unread_incoming}, L{reading_paused}, L{state},
+    L{other}, and Twisted's flags C{connected}, C{disconnecting},
+    C{disconnected}.
 
     @ivar connection_id: the id of the connection (shared by both ends and
         shown in the network's trace).
     @ivar side: C{"client"} or C{"server"}.
-    @ivar protocol: the protocol connected to this end.
-    @ivar connected: true from C{makeConnection} until C{connectionLost}.
-    @ivar disconnecting: true once C{loseConnection} was called.
-    @ivar disconnected: true once C{connectionLost} was called.
+    @ivar protocol: the protocol (deleted when the connection is lost, as
+        on the real reactor).
+    @ivar socket: the kernel socket (deleted when the connection is lost).
+    @ivar other: the transport of the other end (L{None} until it exists).
     @ivar producer: the registered producer, or L{None}.
     @ivar streamingProducer: whether it was registered as streaming.
     @ivar producerPaused: whether this transport paused it.
     """
 
-    # Slots: one block of memory per transport, every attribute read a
-    # direct slot access.  "__dict__" and "__weakref__" keep instances open
-    # to extra attributes (e.g. a test patching a method) and weak
-    # references, as before.
     __slots__ = (
         "__dict__",
         "__weakref__",
         "_aborting",
-        "_connector",
-        "_flush_scheduled",
+        "_connecting",
         "_host",
-        "_in",
-        "_keep_alive",
-        "_net",
-        "_no_delay",
-        "_out",
+        "_loop",
         "_paused",
         "_peer",
-        "_read_shut",
-        "_receiving",
-        "_write_state",
+        "_queued",
+        "_record",
+        "_sock",
+        "_tempDataBuffer",
+        "_tempDataLen",
+        "_writeDisconnected",
+        "_writeDisconnecting",
         "_written",
         "connected",
         "connection_id",
+        "dataBuffer",
         "disconnected",
         "disconnecting",
+        "offset",
         "other",
         "producer",
         "producerPaused",
         "protocol",
+        "reading",
         "side",
+        "socket",
         "streamingProducer",
+        "writing",
     )
 
-    _in: Pipe
-    _out: Pipe
-    other: MemoryTransport
-    protocol: IProtocol | None
-    _connector: _Connector | None
-    producer: IProducer | None
-    _written: list[bytes] | None
+    bufferSize = BUFFER_SIZE
+    SEND_LIMIT = SEND_LIMIT
+
+    protocol: IProtocol
+    socket: Socket
+    other: MemoryTransport | None
 
     def __init__(
         self,
-        net: MemoryNetwork,
-        connection_id: int,
+        loop: Scheduler,
+        socket: Socket,
         side: str,
-        host: IPv4Address,
-        peer: IPv4Address,
+        record: ConnectionRecord | None,
     ) -> None:
-        self._net = net
-        self.connection_id = connection_id
+        self._loop = loop
+        self.socket = socket
+        self._sock = socket
         self.side = side
-        self._host = host
-        self._peer = peer
-        self.protocol = None
-        self._connector = None
-        self.connected = False
-        self.disconnecting = False
-        self.disconnected = False
+        self.connection_id = socket.connection_id
+        self._record = record
+        self.other = None
+        self.connected = 0
+        self.disconnected = 0
+        self.disconnecting = 0
+        self._writeDisconnecting = False
+        self._writeDisconnected = False
         self._aborting = False
+        self._connecting = False
         self._paused = False
-        self._read_shut = False
-        self._receiving = False
-        self._write_state = _OPEN
-        self._flush_scheduled = False
-        self._no_delay = False
-        self._keep_alive = False
-        self.producer = None
+        self.dataBuffer = b""
+        self.offset = 0
+        self._tempDataBuffer: list[bytes] = []
+        self._tempDataLen = 0
+        self.producer: IProducer | None = None
         self.streamingProducer = False
         self.producerPaused = False
-        self._written = None
+        self.reading = False
+        self.writing = False
+        self._queued = False
+        self._written: list[bytes] | None = None
+        self._host: Any = None
+        self._peer: Any = None
 
     def __repr__(self) -> str:
         return (
             f"<MemoryTransport #{self.connection_id} {self.side} "
-            f"{self._host.host}:{self._host.port} -> "
-            f"{self._peer.host}:{self._peer.port} {self.state()}>"
+            f"{self._describe_address(self._host)} -> "
+            f"{self._describe_address(self._peer)} {self.state()}>"
         )
 
-    # Inspection
+    @staticmethod
+    def _describe_address(address: Any) -> str:
+        host = getattr(address, "host", None)
+        port = getattr(address, "port", None)
+        if host is None:
+            return repr(address)
+        return f"{host}:{port}"
+
+    # -- inspection ------------------------------------------------------------
 
     def written(self) -> bytes:
         """
-        Every byte this side wrote and the network accepted (writes that
-        were ignored because the write side was shut are not included).
+        Every byte the protocol wrote while the transport accepted writes
+        (writes after the write side was shut or the connection was lost are
+        not included); whether they reached the peer is another matter.
         """
         return b"".join(self._written) if self._written is not None else b""
 
+    def _buffered(self) -> int:
+        return len(self.dataBuffer) - self.offset + self._tempDataLen
+
     def unread_outgoing(self) -> int:
         """
-        The number of bytes this side wrote that the peer has not read yet.
+        The bytes this side wrote that the peer has not read yet: in this
+        transport's buffer, in its socket's send queue, in flight and in the
+        peer's receive queue.
         """
-        return self._out.unread
+        total = self._buffered()
+        sock = self._sock
+        total += sock.sq_len
+        if sock.peer_set:
+            total += sock.peer.unread()
+        return total
 
     def unread_incoming(self) -> int:
         """
-        The number of bytes the peer wrote that this side has not read yet.
+        The bytes the peer wrote that this side has not read yet.
         """
-        return self._in.unread
+        other = self.other
+        return other.unread_outgoing() if other is not None else 0
 
     def reading_paused(self) -> bool:
         """
@@ -529,57 +288,337 @@ class MemoryTransport:
     def state(self) -> str:
         """
         A short description of this side's state, e.g. C{"connected"},
-        C{"disconnecting, waiting for producer"}, C{"half-closed (write)"},
-        C{"closed"}.
+        C{"disconnecting, 12 bytes buffered"}, C{"closed"}.
         """
         if self.disconnected:
             return "closed"
+        if self._connecting:
+            return "connecting"
         if not self.connected:
             return "not connected"
         parts = ["disconnecting" if self.disconnecting else "connected"]
         if self._aborting:
             parts.append("aborting")
-        if self._write_state == _SHUT:
+        if self._writeDisconnected:
             parts.append("write side shut")
-        elif self._write_state == _SHUTTING:
+        elif self._writeDisconnecting:
             parts.append("shutting write side")
-        if self._read_shut:
-            parts.append("read side shut (peer sent FIN)")
-        if self._paused:
-            parts.append("reading paused")
+        buffered = self._buffered()
+        if buffered:
+            parts.append(f"{buffered} bytes buffered")
+        if not self.reading:
+            parts.append("not reading")
         if self.producer is not None:
             kind = "streaming" if self.streamingProducer else "pull"
             paused = ", paused" if self.producerPaused else ""
             parts.append(f"{kind} producer registered{paused}")
+        sock = getattr(self, "socket", None)
+        if sock is not None:
+            parts.append(f"socket: {sock.describe()}")
         return ", ".join(parts)
 
-    # ITransport
+    # -- registration (the reactor's reader and writer sets) -------------------
+
+    def startReading(self) -> None:
+        """
+        Be dispatched when the socket is readable.
+        """
+        if not self.reading:
+            self.reading = True
+            if not self._queued:
+                self._queued = True
+                self._loop._ready.append(self)
+
+    def stopReading(self) -> None:
+        """
+        Stop being dispatched for reading.
+        """
+        self.reading = False
+
+    def startWriting(self) -> None:
+        """
+        Be dispatched when the socket is writable.
+        """
+        if not self.writing:
+            self.writing = True
+            if not self._queued:
+                self._queued = True
+                self._loop._ready.append(self)
+
+    def stopWriting(self) -> None:
+        """
+        Stop being dispatched for writing.
+        """
+        self.writing = False
+
+    def _wake(self) -> None:
+        """
+        The socket's readiness may have changed: dispatch in the next step
+        if registered.
+        """
+        if not self._queued and (self.reading or self.writing):
+            self._queued = True
+            self._loop._ready.append(self)
+
+    # -- dispatch (posixbase._doReadOrWrite, _disconnectSelectable) -----------
+
+    def __call__(self) -> None:
+        """
+        One dispatch: read and/or write as the socket's readiness and this
+        transport's registration say, as the reactor's C{_doReadOrWrite};
+        then stay queued while still ready (level-triggered).
+        """
+        self._queued = False
+        reading = self.reading
+        writing = self.writing
+        if not (reading or writing):
+            return
+        try:
+            sock = self.socket
+        except AttributeError:
+            return
+        interest = EPOLLERR | EPOLLHUP
+        if reading:
+            interest |= EPOLLIN
+        if writing:
+            interest |= EPOLLOUT
+        event = sock.poll() & interest
+        if not event:
+            return
+        try:
+            why: Any = None
+            inRead = False
+            if event & EPOLLHUP and not event & EPOLLIN:
+                if reading:
+                    inRead = True
+                    why = _CONNECTION_DONE
+                else:
+                    why = _CONNECTION_LOST
+            else:
+                try:
+                    if event & EPOLLIN:
+                        why = self.doRead()
+                        inRead = True
+                    if not why and event & EPOLLOUT:
+                        why = self.doWrite()
+                        inRead = False
+                except BaseException as e:
+                    why = e
+                    self._log_callback_error(Failure())
+            if why:
+                self._disconnectSelectable(why, inRead)
+        except BaseException:
+            self._log_callback_error(Failure())
+        if (self.reading or self.writing) and not self._queued:
+            try:
+                sock = self.socket
+            except AttributeError:
+                return
+            interest = EPOLLERR | EPOLLHUP
+            if self.reading:
+                interest |= EPOLLIN
+            if self.writing:
+                interest |= EPOLLOUT
+            if sock.poll() & interest:
+                self._queued = True
+                self._loop._ready.append(self)
+
+    def _log_callback_error(self, failure: Failure) -> None:
+        loop = self._loop
+        loop._trace.extend(
+            (
+                loop._now,
+                "error",
+                self.connection_id,
+                self.side,
+                f"{_type_name(failure)}: {failure.getErrorMessage()}",
+            )
+        )
+        _log.failure(
+            "Unhandled error on the {side} side of connection #{id} ({protocol}); "
+            "the real reactor logs it too",
+            failure=failure,
+            side=self.side,
+            id=self.connection_id,
+            protocol=self.__dict__.get("_protocol_name", "?"),
+        )
+
+    def _disconnectSelectable(self, why: Any, isRead: bool) -> None:
+        """
+        As the reactor's C{_disconnectSelectable}.
+        """
+        self.reading = False
+        failure = _FAILURES.get(why.__class__)
+        if failure is not None:
+            if isRead and why.__class__ is ConnectionDone:
+                self.readConnectionLost(failure)
+            else:
+                self.writing = False
+                self.connectionLost(failure)
+        else:
+            self.writing = False
+            self.connectionLost(Failure(why))
+
+    # -- reading and writing (tcp.Connection, abstract.FileDescriptor) --------
+
+    def doRead(self) -> Any:
+        """
+        As C{tcp.Connection.doRead}: one C{recv(bufferSize)}; end-of-file is
+        C{ConnectionDone}, a failed read C{ConnectionLost}.
+        """
+        if self._aborting:
+            return None
+        if self._connecting:
+            return self.doConnect()
+        try:
+            data = self.socket.recv(self.bufferSize)
+        except OSError as e:
+            if e.errno == errno.EAGAIN:
+                return None
+            return _CONNECTION_LOST
+        if not data:
+            return _CONNECTION_DONE
+        loop = self._loop
+        loop._trace.extend(
+            (loop._now, "deliver", self.connection_id, self.side, len(data))
+        )
+        self.protocol.dataReceived(data)
+        return None
+
+    def doConnect(self) -> Any:
+        """
+        Overridden by the client end while it is connecting.
+        """
+        raise NotImplementedError()
+
+    def writeSomeData(self, data: Any) -> Any:
+        """
+        As C{tcp.Connection.writeSomeData}: send up to C{SEND_LIMIT} bytes;
+        C{EAGAIN} is 0 bytes, any other error C{ConnectionLost}.
+        """
+        if len(data) > self.SEND_LIMIT:
+            data = memoryview(data)[: self.SEND_LIMIT]
+        try:
+            return self.socket.send(data)
+        except OSError as e:
+            if e.errno in (errno.EAGAIN, errno.ENOBUFS):
+                return 0
+            return _CONNECTION_LOST
+
+    def doWrite(self) -> Any:
+        """
+        As C{abstract.FileDescriptor.doWrite}: send what the buffer holds;
+        once it is empty, stop writing and resume a pull (or paused
+        streaming) producer, or carry out a pending close or half-close.
+        """
+        if self._aborting:
+            return None
+        if self._connecting:
+            return self.doConnect()
+        remaining = len(self.dataBuffer) - self.offset
+        if remaining < self.SEND_LIMIT:
+            if remaining > 0:
+                self.dataBuffer = b"".join(
+                    [memoryview(self.dataBuffer)[self.offset :], *self._tempDataBuffer]
+                )
+            else:
+                self.dataBuffer = b"".join(self._tempDataBuffer)
+            self.offset = 0
+            self._tempDataBuffer = []
+            self._tempDataLen = 0
+        if self.offset:
+            sent = self.writeSomeData(memoryview(self.dataBuffer)[self.offset :])
+        elif self.dataBuffer:
+            sent = self.writeSomeData(self.dataBuffer)
+        else:
+            sent = 0
+        if sent.__class__ is not int:
+            return sent
+        if sent:
+            loop = self._loop
+            loop._trace.extend(
+                (loop._now, "flush", self.connection_id, self.side, sent)
+            )
+        self.offset += sent
+        if self.offset == len(self.dataBuffer) and not self._tempDataLen:
+            self.dataBuffer = b""
+            self.offset = 0
+            self.writing = False
+            producer = self.producer
+            if producer is not None and (
+                not self.streamingProducer or self.producerPaused
+            ):
+                self.producerPaused = False
+                self._trace_producer("resume-producer")
+                cast(IPushProducer, producer).resumeProducing()
+            elif self.disconnecting:
+                return _CONNECTION_DONE
+            elif self._writeDisconnecting:
+                self._writeDisconnected = True
+                return self._closeWriteConnection()
+        return None
+
+    def _trace_producer(self, kind: str) -> None:
+        loop = self._loop
+        loop._trace.extend((loop._now, kind, self.connection_id, self.side, None))
 
     def write(self, data: bytes) -> None:
         """
-        Queue C{data} for the peer.
+        As C{abstract.FileDescriptor.write}: buffer C{data} (ignored once
+        the write side is shut or the connection lost); pause a streaming
+        producer if the buffer holds more than C{bufferSize} bytes.
 
         @raise TypeError: if C{data} is not L{bytes}.
         """
-        if not isinstance(data, bytes):
+        if data.__class__ is not bytes and not isinstance(data, bytes):
             raise TypeError(f"Data must be bytes, not {type(data).__name__} ({data!r})")
-        if not data:
+        if not self.connected or self._writeDisconnected:
+            if data:
+                loop = self._loop
+                loop._trace.extend(
+                    (loop._now, "write-ignored", self.connection_id, self.side, len(data))
+                )
             return
-        if not self.connected or self._write_state == _SHUT or self._aborting:
-            self._ignored_write(len(data))
-            return
-        written = self._written
-        if written is None:
-            self._written = [data]
-        else:
-            written.append(data)
-        self._out.push(data)
+        if data:
+            self._tempDataBuffer.append(data)
+            self._tempDataLen += len(data)
+            written = self._written
+            if written is None:
+                self._written = [data]
+            else:
+                written.append(data)
+            loop = self._loop
+            if loop.trace_checksums:
+                loop._trace.extend(
+                    (loop._now, "write", self.connection_id, self.side, _checksummed(data))
+                )
+            else:
+                loop._trace.extend(
+                    (loop._now, "write", self.connection_id, self.side, len(data))
+                )
+            if self.producer is not None:
+                self._maybePauseProducer()
+            if not self.writing:
+                self.writing = True
+                if not self._queued:
+                    self._queued = True
+                    loop._ready.append(self)
+
+    def _maybePauseProducer(self) -> None:
+        """
+        As C{abstract.FileDescriptor._maybePauseProducer}.
+        """
+        if self.producer is not None and self.streamingProducer:
+            if len(self.dataBuffer) + self._tempDataLen > self.bufferSize:
+                self.producerPaused = True
+                self._trace_producer("pause-producer")
+                cast(IPushProducer, self.producer).pauseProducing()
 
     def writeSequence(self, data: Iterable[bytes]) -> None:
         """
-        Write each chunk of C{data} in turn, as separate writes.
+        As C{abstract.FileDescriptor.writeSequence}.
 
-        @raise TypeError: if any chunk is not L{bytes} (then nothing is
+        @raise TypeError: if any item is not L{bytes} (then nothing is
             written).
         """
         chunks = list(data)
@@ -588,128 +627,148 @@ class MemoryTransport:
                 raise TypeError(
                     f"Data must be bytes, not {type(chunk).__name__} ({chunk!r})"
                 )
+        if not self.connected or not chunks or self._writeDisconnected:
+            return
         for chunk in chunks:
-            self.write(chunk)
-
-    def _ignored_write(self, size: int) -> None:
-        net = self._net
-        net._trace.extend(
-            (net._now, "write-ignored", self.connection_id, self.side, size)
-        )
+            if chunk:
+                self.write(chunk)
 
     def loseConnection(self) -> None:
         """
-        Close the connection once everything written so far has been sent:
-        stop reading, wait for a registered pull producer (or a paused
-        streaming producer) to be unregistered, then call the protocol's
-        C{connectionLost(ConnectionDone)} in a later step.  The peer reads
-        the remaining data, then end-of-file.
-
-        One exception, as on the real reactor: if the write side was already
-        shut (C{loseWriteConnection} completed), C{connectionLost} runs
-        inside this call.
+        As C{abstract.FileDescriptor.loseConnection}: stop reading, and close
+        once the buffer is empty -- or at once, inside this call, if the
+        write side was already shut.
         """
-        if not self.connected or self.disconnecting or self._aborting:
-            return
-        net = self._net
-        net._trace.extend((net._now, "close", self.connection_id, self.side, None))
-        if self._write_state == _SHUT:
-            # As the real reactor: with the write side already shut, nothing
-            # is left to flush and connectionLost runs inside this call.
-            self._lose(_CLOSED_CLEANLY)
-            return
-        self.disconnecting = True
-        self._receiving = False
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            net._ready.append(self._flush)
-
-    def getPeer(self) -> IPv4Address:
-        """
-        The address of the other end.
-        """
-        return self._peer
-
-    def getHost(self) -> IPv4Address:
-        """
-        The address of this end.
-
-        @raise AttributeError: once the connection is lost, as the real
-            reactor does (its socket is gone).
-        """
-        if self.disconnected:
-            raise AttributeError(
-                f"getHost() of {self.side} transport #{self.connection_id} after "
-                "the connection was lost: the real reactor raises here too "
-                "(read the address in connectionMade)"
-            )
-        return self._host
-
-    # ITCPTransport
+        if self.connected and not self.disconnecting:
+            loop = self._loop
+            loop._trace.extend((loop._now, "close", self.connection_id, self.side, None))
+            if self._writeDisconnected:
+                self.reading = False
+                self.writing = False
+                self.connectionLost(_CLOSED_CLEANLY)
+            else:
+                self.reading = False
+                self.startWriting()
+                self.disconnecting = 1
 
     def loseWriteConnection(self) -> None:
         """
-        Half-close: once everything written so far has been sent, shut the
-        write side.  The peer then reads end-of-file (C{readConnectionLost}
-        if its protocol provides L{IHalfCloseableProtocol}, else its
-        connection is closed), and this side's protocol gets
-        C{writeConnectionLost} if it provides L{IHalfCloseableProtocol}.
+        As C{abstract.FileDescriptor.loseWriteConnection}: half-close once
+        the buffer is empty.
         """
-        if not self.connected or self.disconnecting or self._write_state != _OPEN:
+        loop = self._loop
+        loop._trace.extend(
+            (loop._now, "half-close", self.connection_id, self.side, None)
+        )
+        self._writeDisconnecting = True
+        self.startWriting()
+
+    def _closeWriteConnection(self) -> Any:
+        """
+        As C{tcp.Connection._closeWriteConnection}: C{shutdown(SHUT_WR)},
+        then C{writeConnectionLost} for a half-closeable protocol.
+        """
+        try:
+            self.socket.shutdown_write()
+        except OSError:
+            pass
+        half = IHalfCloseableProtocol(self.protocol, None)
+        if half is not None:
+            try:
+                half.writeConnectionLost()
+            except BaseException:
+                failure = Failure()
+                self._log_callback_error(failure)
+                self.connectionLost(failure)
+        return None
+
+    def readConnectionLost(self, reason: Failure) -> None:
+        """
+        As C{tcp.Connection.readConnectionLost}: C{readConnectionLost()} for
+        a half-closeable protocol, else C{connectionLost(reason)}.
+        """
+        loop = self._loop
+        loop._trace.extend((loop._now, "eof", self.connection_id, self.side, None))
+        half = IHalfCloseableProtocol(self.protocol, None)
+        if half is not None:
+            try:
+                half.readConnectionLost()
+            except BaseException:
+                self._log_callback_error(Failure())
+                self.connectionLost(Failure())
+        else:
+            self.connectionLost(reason)
+
+    def connectionLost(self, reason: Failure) -> None:
+        """
+        As C{tcp.Connection.connectionLost}: once only; stop the producer,
+        close the socket (orderly -- shutdown then close -- unless aborted),
+        forget the socket and the protocol, then call the protocol's
+        C{connectionLost(reason)}.
+        """
+        try:
+            sock = self.socket
+        except AttributeError:
             return
-        net = self._net
-        net._trace.extend((net._now, "half-close", self.connection_id, self.side, None))
-        self._write_state = _SHUTTING
-        self._schedule_flush()
+        self.disconnected = 1
+        self.connected = 0
+        record = self._record
+        if record is not None:
+            record.side_lost(self)
+        loop = self._loop
+        loop._trace.extend(
+            (loop._now, "connection-lost", self.connection_id, self.side, _type_name(reason))
+        )
+        producer = self.producer
+        if producer is not None:
+            producer.stopProducing()
+            self.producer = None
+        self.reading = False
+        self.writing = False
+        orderly = not reason.check(ConnectionAborted)
+        if orderly:
+            try:
+                sock.shutdown_write()
+            except OSError:
+                pass
+            sock.close()
+        else:
+            sock.close(linger_zero=True)
+        self._socket_closed(sock)
+        protocol = self.protocol
+        del self.protocol
+        del self.socket
+        protocol.connectionLost(reason)
+
+    def _socket_closed(self, sock: Socket) -> None:
+        """
+        The socket was just closed by C{connectionLost} (the client end
+        releases its port here).
+        """
 
     def abortConnection(self) -> None:
         """
-        Close at once, dropping unsent data: in a later step this side gets
-        C{connectionLost(ConnectionAborted)} and the peer a reset
-        (C{connectionLost(ConnectionLost)}).
+        As C{tcp._AbortingMixin.abortConnection}: stop reading and writing at
+        once, and lose the connection with L{ConnectionAborted} in the next
+        iteration (a C{callLater(0)}); the socket is closed with C{SO_LINGER}
+        0, so the peer gets a C{RST}.
         """
-        if self.disconnected or self._aborting or not self.connected:
+        if self.disconnected or self._aborting:
             return
-        net = self._net
-        net._trace.extend((net._now, "abort", self.connection_id, self.side, None))
+        loop = self._loop
+        loop._trace.extend((loop._now, "abort", self.connection_id, self.side, None))
         self._aborting = True
-        self._receiving = False
-        net._ready.append(self._abort_step)
-        self._out.reset()
+        self.reading = False
+        self.writing = False
+        loop.callLater(0, self.connectionLost, Failure(ConnectionAborted()))
 
-    def getTcpNoDelay(self) -> bool:
-        """
-        The value last given to L{setTcpNoDelay} (initially C{False}).
-        """
-        return self._no_delay
-
-    def setTcpNoDelay(self, enabled: bool) -> None:
-        """
-        Store C{enabled}; it changes nothing in memory.
-        """
-        self._no_delay = bool(enabled)
-
-    def getTcpKeepAlive(self) -> bool:
-        """
-        The value last given to L{setTcpKeepAlive} (initially C{False}).
-        """
-        return self._keep_alive
-
-    def setTcpKeepAlive(self, enabled: bool) -> None:
-        """
-        Store C{enabled}; it changes nothing in memory.
-        """
-        self._keep_alive = bool(enabled)
-
-    # IConsumer
+    # -- producers (abstract._ConsumerMixin, FileDescriptor) ------------------
 
     def registerProducer(self, producer: IProducer, streaming: bool) -> None:
         """
-        Register C{producer}, as the real reactor does: a streaming producer
-        is paused when the unread bytes pass the pipe's high-water mark and
-        resumed at the low-water mark; a pull producer gets
-        C{resumeProducing()} now and whenever the unread bytes fall to 0.
-        On disconnection the producer gets C{stopProducing()}.
+        As C{abstract._ConsumerMixin.registerProducer}: a pull producer is
+        resumed at once; a producer registered after the connection was lost
+        is stopped.
 
         @raise RuntimeError: if a producer is already registered.
         """
@@ -720,223 +779,148 @@ class MemoryTransport:
             )
         if self.disconnected:
             producer.stopProducing()
-            return
-        self.producer = producer
-        self.streamingProducer = bool(streaming)
-        self.producerPaused = False
-        if not streaming:
-            cast(IPullProducer, producer).resumeProducing()
+        else:
+            self.producer = producer
+            self.streamingProducer = streaming
+            if not streaming:
+                cast(IPullProducer, producer).resumeProducing()
 
     def unregisterProducer(self) -> None:
         """
-        Unregister the producer; a pending close or half-close proceeds.
+        As C{abstract._ConsumerMixin.unregisterProducer}: a pending
+        C{loseConnection} proceeds (a pending half-close does not).
         """
         self.producer = None
-        self.producerPaused = False
-        self._flush_if_closing()
-
-    # IPushProducer: the protocol controls reading.
+        if self.connected and self.disconnecting:
+            self.startWriting()
 
     def pauseProducing(self) -> None:
         """
-        Stop delivering data to this side's protocol; bytes wait in the
-        pipe (and so eventually pause the peer's producer).
+        Stop reading (C{FileDescriptor.pauseProducing}).
         """
-        if self.connected and not self._paused:
+        if not self._paused:
             self._paused = True
-            self._receiving = False
-            net = self._net
-            net._trace.extend(
-                (net._now, "pause-reading", self.connection_id, self.side, None)
-            )
+            self._trace_producer("pause-reading")
+        self.reading = False
 
     def resumeProducing(self) -> None:
         """
-        Resume deliveries paused by L{pauseProducing} (ignored once
-        C{loseConnection} was called, as by the real reactor).
+        Read again, unless the connection is closing
+        (C{FileDescriptor.resumeProducing}).
         """
-        if self.connected and not self.disconnecting and self._paused:
+        if self._paused:
             self._paused = False
-            self._update_receiving()
-            net = self._net
-            net._trace.extend(
-                (net._now, "resume-reading", self.connection_id, self.side, None)
-            )
-            self._in.schedule()
+            self._trace_producer("resume-reading")
+        if self.connected and not self.disconnecting:
+            self.startReading()
 
     def stopProducing(self) -> None:
         """
-        Close the connection (C{loseConnection}).
+        C{loseConnection()} (C{FileDescriptor.stopProducing}).
         """
         self.loseConnection()
 
-    # ILoggingContext
+    # -- addresses, options, logging -------------------------------------------
+
+    def getPeer(self) -> Any:
+        """
+        The address of the other end (still known after the connection is
+        lost, as on the real reactor).
+        """
+        return self._peer
+
+    def getHost(self) -> Any:
+        """
+        The address of this end.
+
+        @raise AttributeError: once the connection is lost (the socket is
+            gone, as on the real reactor).
+        """
+        if self.disconnected:
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute 'socket': "
+                "getHost() after the connection was lost (the real reactor "
+                "raises here too; read the address in connectionMade)"
+            )
+        return self._host
+
+    def getHandle(self) -> Socket:
+        """
+        The kernel socket (the real reactor returns its C{socket.socket}).
+        """
+        return self.socket
+
+    def getTcpNoDelay(self) -> bool:
+        """
+        The C{TCP_NODELAY} option of the socket.
+        """
+        return bool(self.socket.getsockopt(_stdlib_socket.IPPROTO_TCP, _stdlib_socket.TCP_NODELAY))
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        """
+        Set C{TCP_NODELAY} (stored; it changes nothing in memory).
+        """
+        self.socket.setsockopt(_stdlib_socket.IPPROTO_TCP, _stdlib_socket.TCP_NODELAY, enabled)
+
+    def getTcpKeepAlive(self) -> bool:
+        """
+        The C{SO_KEEPALIVE} option of the socket.
+        """
+        return bool(self.socket.getsockopt(_stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_KEEPALIVE))
+
+    def setTcpKeepAlive(self, enabled: bool) -> None:
+        """
+        Set C{SO_KEEPALIVE} (stored; it changes nothing in memory).
+        """
+        self.socket.setsockopt(_stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_KEEPALIVE, enabled)
 
     def logPrefix(self) -> str:
         """
-        C{"<ProtocolClass>,<side>,#<id>"}.
+        As the real reactor: C{"<Protocol>,<session>,<host>"} on the server
+        end, C{"<Protocol>,client"} on the client end.
         """
-        name = type(self.protocol).__name__ if self.protocol is not None else "-"
-        return f"{name},{self.side},#{self.connection_id}"
+        return str(self.__dict__.get("logstr", "-"))
 
-    # Network side
 
-    def _close_without_protocol(self) -> None:
-        """
-        The factory built no protocol: close this end at once; the peer
-        sees end-of-file.
-        """
-        self.disconnected = True
-        self._out.finish()
-        self._in.discard()
-        self._net._side_closed(self)
+def _checksummed(data: bytes) -> str:
+    from zlib import crc32
 
-    def _update_receiving(self) -> None:
-        self._receiving = self.connected and not (
-            self._paused or self.disconnecting or self._read_shut or self._aborting
-        )
+    return f"{len(data)} bytes, crc32 {crc32(data):08x}"
 
-    def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._net._ready.append(self._flush)
 
-    def _flush_if_closing(self) -> None:
-        if self.connected and (self.disconnecting or self._write_state == _SHUTTING):
-            self._schedule_flush()
+class ServerTransport(MemoryTransport):
+    """
+    The server end of a connection, made by a listening port when it
+    accepts (C{tcp.Server}).
 
-    def _flush(self) -> None:
-        """
-        A close or half-close is pending and everything written before it
-        has been sent: carry it out, unless a producer must finish first.
-        """
-        self._flush_scheduled = False
-        if not self.connected or self._aborting:
-            return
-        if self.producer is not None and (
-            not self.streamingProducer or self.producerPaused
-        ):
-            # Wait for unregisterProducer() or for the producer to resume.
-            return
-        if self.disconnecting:
-            self._lose(_CLOSED_CLEANLY)
-        elif self._write_state == _SHUTTING:
-            self._write_state = _SHUT
-            self._out.finish()
-            half = _half_closeable(self.protocol)
-            if half is not None:
-                try:
-                    half.writeConnectionLost()
-                except Exception:
-                    self._callback_failed(Failure(), "writeConnectionLost")
+    @ivar server: the listening port that accepted it.
+    @ivar sessionno: the port's session number for it.
+    """
 
-    def _abort_step(self) -> None:
-        self._lose(Failure(ConnectionAborted()))
+    __slots__ = ("server", "sessionno")
 
-    def _end_of_file(self) -> None:
-        """
-        The peer's FIN arrived.
-        """
-        if self.disconnecting or self._read_shut:
-            return
-        net = self._net
-        net._trace.extend((net._now, "eof", self.connection_id, self.side, None))
-        protocol: object = self.protocol
-        if not IHalfCloseableProtocol.providedBy(protocol):
-            self._lose(_CLOSED_CLEANLY)
-            return
-        half = protocol
-        self._read_shut = True
-        self._receiving = False
-        try:
-            half.readConnectionLost()
-        except Exception:
-            self._callback_failed(Failure(), "readConnectionLost")
-
-    def _reset_by_peer(self) -> None:
-        """
-        The peer's RST arrived.
-        """
-        net = self._net
-        net._trace.extend((net._now, "reset", self.connection_id, self.side, None))
-        self._lose(Failure(ConnectionLost()))
-
-    def _callback_failed(self, failure: Failure, what: str) -> None:
-        """
-        A protocol (or producer) callback raised: log the error, as the real
-        reactor does (trial fails the test), and lose the connection with it.
-        """
-        net = self._net
-        net._trace.extend(
-            (
-                net._now,
-                "error",
-                self.connection_id,
-                self.side,
-                f"{what} raised {_type_name(failure)}: {failure.getErrorMessage()}",
-            )
-        )
-        _log.failure(
-            "{what} of {protocol} on the {side} side of connection #{id} "
-            "raised; closing that connection (as the real reactor does)",
-            failure=failure,
-            what=what,
-            protocol=self.protocol,
-            side=self.side,
-            id=self.connection_id,
-        )
-        if self.connected:
-            self._lose(failure)
-
-    def _lose(self, reason: Failure) -> None:
-        """
-        This side's socket is closed: tell the peer (FIN, or RST if it had
-        sent bytes this side never read), stop the producer and call
-        C{connectionLost(reason)}.
-        """
-        if self.disconnected:
-            return
-        net = self._net
-        self.connected = False
-        self.disconnected = True
-        self._receiving = False
-        net._trace.extend(
-            (
-                net._now,
-                "connection-lost",
-                self.connection_id,
-                self.side,
-                reason.type.__name__ if reason.type is not None else "?",
-            )
-        )
-        incoming = self._in
-        unread = incoming.discard() if incoming._queue else 0
-        incoming.closed = True
-        out = self._out
-        if self.other.disconnected:
-            if out._queue:
-                out.discard()
-            out.closed = True
-        elif not out.closed:
-            if unread:
-                # Closing a socket with unread data resets the connection.
-                out.reset()
-            else:
-                out.finish()
-        producer = self.producer
-        if producer is not None:
-            self.producer = None
-            try:
-                producer.stopProducing()
-            except Exception:
-                self._callback_failed(Failure(), "stopProducing")
-        protocol = self.protocol
-        if protocol is not None:
-            try:
-                protocol.connectionLost(reason)
-            except Exception:
-                self._callback_failed(Failure(), "connectionLost")
-        connector = self._connector
-        if connector is not None:
-            connector._connection_lost(reason)
-        net._side_closed(self)
+    def __init__(
+        self,
+        loop: Scheduler,
+        socket: Socket,
+        protocol: IProtocol,
+        host: IPv4Address,
+        peer: IPv4Address,
+        server: Any,
+        sessionno: int,
+        record: ConnectionRecord | None,
+    ) -> None:
+        super().__init__(loop, socket, "server", record)
+        self.protocol = protocol
+        self._host = host
+        self._peer = peer
+        self.server = server
+        self.sessionno = sessionno
+        name = protocol.__class__.__name__
+        if ILoggingContext.providedBy(protocol):
+            name = protocol.logPrefix()
+        self.__dict__["logstr"] = f"{name},{sessionno},{peer.host}"
+        self.__dict__["_protocol_name"] = protocol.__class__.__name__
+        socket.owner = self
+        self.startReading()
+        self.connected = 1

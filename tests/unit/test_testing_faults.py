@@ -104,7 +104,7 @@ class FaultTestCase(MemoryNetworkTestCase):
         assert isinstance(client_protocol, Recorder)
         return ConnectedPair(
             port,
-            client_protocol.tcp._connector,  # type: ignore[arg-type]  # private connector, for inspection
+            client_protocol.tcp.connector,  # type: ignore[attr-defined]  # the client end has its connector, as on the real reactor
             server_protocol,
             client_protocol,
         )
