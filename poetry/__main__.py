@@ -5,6 +5,12 @@ This is the only module of the package that uses the global reactor: it
 parses the command line, starts logging to standard error, and runs the
 command with L{twisted.internet.task.react}, which stops the reactor when
 the command is over (or on SIGINT/SIGTERM) and exits with its status.
+
+The command starts only once the reactor is running
+(L{IReactorCore.callWhenRunning}), that is after the reactor has installed
+its SIGINT and SIGTERM handlers: so by the time a server prints
+C{poetry: serving ...}, a signal always means a clean shutdown (exit
+status 0), however soon after that line it comes.
 """
 
 from __future__ import annotations
@@ -52,7 +58,14 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> NoReturn
 
     def run(reactor: IReactorCore) -> Deferred[None]:
         context.on_shutdown = shutdown_registrar(reactor)
-        return execute(IReactorTCP(reactor), args, context).addCallback(_exit)
+        done: Deferred[int] = Deferred()
+
+        def start() -> None:
+            execute(IReactorTCP(reactor), args, context).chainDeferred(done)
+
+        # Not before: the signal handlers are installed as the reactor starts.
+        reactor.callWhenRunning(start)
+        return done.addCallback(_exit)
 
     try:
         react(run)

@@ -314,6 +314,27 @@ class MainTests(MemoryNetworkTestCase):
         )
         self.assertEqual(self.net.listening_ports(), [])
 
+    def test_command_starts_once_running(self) -> None:
+        """
+        The command starts only once the reactor is running (a real reactor
+        has installed its SIGINT and SIGTERM handlers by then), so a server's
+        start-up line is never printed before a signal would stop it
+        cleanly.
+        """
+        running_at_start: list[bool] = []
+        execute = cli.execute
+
+        def recording(*args: Any) -> Deferred[int]:
+            running_at_start.append(self.reactor.running)
+            return execute(*args)
+
+        self.patch(cli, "execute", recording)
+        self.net.callLater(1.0, self.reactor.stop)
+        status = self.exit_status(
+            lambda: entry.main(["serve", "--poem", "cafe", "--port", "10000"])
+        )
+        self.assertEqual((status, running_at_start), (0, [True]))
+
     def test_bad_arguments(self) -> None:
         """
         Bad arguments exit with status 2 and the usage on standard error,
