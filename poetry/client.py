@@ -18,12 +18,13 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
     IReactorTCP,
     IReactorTime,
+    IStreamClientEndpoint,
 )
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from poetry._attempt import ClientAttempt, check_timeout, connect
+from poetry._attempt import ClientAttempt, check_timeout, connect, connect_endpoint
 
 __all__ = [
     "PoemResult",
@@ -32,6 +33,7 @@ __all__ = [
     "PoetryClientProtocol",
     "get_poems",
     "get_poetry",
+    "get_poetry_at",
 ]
 
 _log = Logger()
@@ -178,6 +180,28 @@ def get_poetry(
     check_timeout(timeout)
     fetch = _PoemFetch(reactor, timeout, progress)
     return connect(reactor, host, port, fetch, timeout)
+
+
+def get_poetry_at(
+    endpoint: IStreamClientEndpoint,
+    clock: IReactorTime,
+    *,
+    timeout: float | None = None,
+    progress: Progress | None = None,
+) -> Deferred[bytes]:
+    """
+    Fetch one poem from the poetry server at C{endpoint}: any client
+    endpoint, such as one that
+    L{clientFromString<twisted.internet.endpoints.clientFromString>} makes
+    of C{unix:/tmp/poetry.sock}.  Otherwise as L{get_poetry}.
+
+    @param clock: times C{timeout}.
+    @return: as L{get_poetry}'s; a failure to connect is the endpoint's.
+    @raise ValueError: if C{timeout} is negative or not a number.
+    """
+    check_timeout(timeout)
+    fetch = _PoemFetch(clock, timeout, progress)
+    return connect_endpoint(endpoint, fetch, timeout)
 
 
 @attrs.frozen

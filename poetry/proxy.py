@@ -38,9 +38,13 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from poetry.client import get_poetry
+from poetry.transform import check_transform_name
 from poetry.transform import transform as _transform
 
 __all__ = [
+    "DEFAULT_TRANSFORM_TIMEOUT",
+    "DEFAULT_TTL",
+    "DEFAULT_UPSTREAM_TIMEOUT",
     "Fetched",
     "PoemCache",
     "PoetryProxyFactory",
@@ -48,6 +52,21 @@ __all__ = [
 ]
 
 _log = Logger()
+
+DEFAULT_TTL = 300.0
+"""
+Seconds a fetched poem is served from the cache, by default.
+"""
+
+DEFAULT_UPSTREAM_TIMEOUT = 30.0
+"""
+Seconds allowed for an upstream fetch, by default.
+"""
+
+DEFAULT_TRANSFORM_TIMEOUT = 30.0
+"""
+Seconds allowed for the transform of a fetched poem, by default.
+"""
 
 
 @attrs.frozen
@@ -303,10 +322,10 @@ class PoetryProxyFactory(ServerFactory[PoetryProxyProtocol]):
         upstream_host: str,
         upstream_port: int,
         *,
-        ttl: float = 300.0,
+        ttl: float = DEFAULT_TTL,
         transform: tuple[str, int, str] | None = None,
-        upstream_timeout: float | None = 30.0,
-        transform_timeout: float | None = 30.0,
+        upstream_timeout: float | None = DEFAULT_UPSTREAM_TIMEOUT,
+        transform_timeout: float | None = DEFAULT_TRANSFORM_TIMEOUT,
     ) -> None:
         """
         @param reactor: provides L{IReactorTCP} and L{IReactorTime}; used to
@@ -324,7 +343,7 @@ class PoetryProxyFactory(ServerFactory[PoetryProxyProtocol]):
         @raise TypeError: if C{reactor} does not provide L{IReactorTime}.
         @raise ValueError: if C{ttl} is negative or NaN, a timeout is not
             positive, or C{transform} is not C{(str, int, name)} with a name
-            the transform client can send (non-empty ASCII without C{.}).
+            that passes L{poetry.transform.check_transform_name}.
         """
         if not IReactorTime.providedBy(reactor):
             raise TypeError(
@@ -433,15 +452,11 @@ def _check_transform(transform: tuple[str, int, str]) -> None:
         raise ValueError(
             f"transform must be (host, port, name), not {transform!r}"
         ) from None
-    if (
-        not isinstance(host, str)
-        or not isinstance(port, int)
-        or not isinstance(name, str)
-        or not name
-        or "." in name
-        or not name.isascii()
-    ):
+    if not isinstance(host, str) or not isinstance(port, int):
         raise ValueError(
-            "transform must be (host: str, port: int, name: str) with a "
-            f"non-empty ASCII name without '.', not {transform!r}"
+            f"transform must be (host: str, port: int, name: str), not {transform!r}"
         )
+    try:
+        check_transform_name(name)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"transform {transform!r}: {error}") from None

@@ -17,6 +17,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 __all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_DELAY",
     "PoetryServerFactory",
     "PoetryServerProtocol",
     "SlowPoetryServerFactory",
@@ -24,6 +26,16 @@ __all__ = [
 ]
 
 _log = Logger()
+
+DEFAULT_CHUNK_SIZE = 10
+"""
+The slow server's default: bytes sent at each tick.
+"""
+
+DEFAULT_DELAY = 0.7
+"""
+The slow server's default: seconds between two chunks.
+"""
 
 
 def _require_bytes(poem: object) -> bytes:
@@ -138,8 +150,8 @@ class SlowPoetryServerFactory(ServerFactory[SlowPoetryServerProtocol]):
         self,
         poem: bytes,
         clock: IReactorTime,
-        chunk_size: int = 10,
-        delay: float = 0.7,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        delay: float = DEFAULT_DELAY,
     ) -> None:
         chunk_size = operator.index(chunk_size)
         if chunk_size < 1:

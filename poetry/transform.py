@@ -19,13 +19,14 @@ The full table is in C{docs/transform.md}.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from enum import Enum, auto
 from typing import TypeAlias
 
 import attrs
-from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.defer import TimeoutError as DeferredTimeoutError
 from twisted.internet.interfaces import (
@@ -33,15 +34,23 @@ from twisted.internet.interfaces import (
     IDelayedCall,
     IReactorTCP,
     IReactorTime,
+    IStreamClientEndpoint,
 )
 from twisted.internet.protocol import Factory, connectionDone
 from twisted.logger import Logger
 from twisted.protocols.basic import NetstringReceiver
 from twisted.python.failure import Failure
 
-from poetry._attempt import ClientAttempt, abort_connection, check_timeout, connect
+from poetry._attempt import (
+    ClientAttempt,
+    abort_connection,
+    check_timeout,
+    connect,
+    connect_endpoint,
+)
 
 __all__ = [
+    "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_MAX_LENGTH",
     "MAX_REPLY_LENGTH",
     "MalformedReply",
@@ -55,7 +64,9 @@ __all__ = [
     "TransformService",
     "TransformTimeout",
     "UnknownTransform",
+    "check_transform_name",
     "transform",
+    "transform_at",
 ]
 
 _log = Logger()
@@ -64,6 +75,12 @@ DEFAULT_MAX_LENGTH = 99_999
 """
 The default limit on a request's netstring payload (C{NAME.POEM}), in bytes:
 Twisted's L{NetstringReceiver.MAX_LENGTH}.
+"""
+
+DEFAULT_IDLE_TIMEOUT = 30.0
+"""
+The default number of seconds a client of the transform server may take to
+send a complete request.
 """
 
 MAX_REPLY_LENGTH = 1_000_000
@@ -81,6 +98,29 @@ fires with it.
 """
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def check_transform_name(name: object) -> str:
+    """
+    The one rule for a transform's name, wherever a name is given (to
+    L{TransformService.register}, to the client L{transform}, to
+    L{poetry.proxy.PoetryProxyFactory}, on the command line): 1 to 64 ASCII
+    letters, digits, C{-} or C{_}.  So a name never holds the C{.} that ends
+    it on the wire, and every name a client may send is one a service may
+    register.
+
+    @return: C{name}.
+    @raise TypeError: if C{name} is not a L{str}.
+    @raise ValueError: if it breaks the rule; the message names it.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"a transform name must be str, not {type(name).__name__}")
+    if not _NAME.fullmatch(name):
+        raise ValueError(
+            f"bad transform name {name!r}: a transform name is 1 to 64 ASCII "
+            "letters, digits, '-' or '_'"
+        )
+    return name
 
 # Longest part of a rejected name or request shown in a log line.
 _SHOWN = 40
@@ -286,8 +326,7 @@ class TransformService:
         """
         Register C{func} under C{name}.
 
-        @param name: 1 to 64 ASCII letters, digits, C{-} or C{_} (so never a
-            C{.}, which separates the name from the poem on the wire).
+        @param name: a name that passes L{check_transform_name}.
         @param func: takes the poem, returns the new poem as L{bytes} or a
             L{Deferred} that fires with it.  An exception, a failed
             L{Deferred} or a result that is not L{bytes} fails the request.
@@ -295,11 +334,10 @@ class TransformService:
 
         @raise ValueError: if C{name} is not a valid name or is taken.
         """
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise ValueError(
-                f"a transform name is 1 to 64 ASCII letters, digits, '-' or '_', "
-                f"not {name!r}"
-            )
+        try:
+            check_transform_name(name)
+        except TypeError as error:
+            raise ValueError(str(error)) from None
         key = name.encode("ascii")
         if key in self._entries:
             raise ValueError(f"a transform named {name!r} is already registered")
@@ -353,6 +391,9 @@ def _describe(address: IAddress) -> str:
         return f"[{address.host}]:{address.port}"
     if isinstance(address, IPv4Address):
         return f"{address.host}:{address.port}"
+    if isinstance(address, UNIXAddress):
+        name = address.name
+        return "unix:" + ("(unnamed)" if not name else os.fsdecode(name))
     return str(address)
 
 
@@ -639,7 +680,7 @@ class TransformServerFactory(Factory[TransformServerProtocol]):
         clock: IReactorTime,
         *,
         max_length: int = DEFAULT_MAX_LENGTH,
-        idle_timeout: float = 30.0,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     ) -> None:
         if isinstance(max_length, bool) or not isinstance(max_length, int):
             raise TypeError(f"max_length must be an int, not {max_length!r}")
@@ -789,7 +830,7 @@ def transform(
     C{name} to C{poem}.
 
     @param reactor: provides L{IReactorTCP} and L{IReactorTime}.
-    @param name: the transform's name: ASCII, not empty, no C{.}.
+    @param name: the transform's name (see L{check_transform_name}).
     @param timeout: if given, fail with L{TransformTimeout} when no complete
         reply has arrived after this many seconds of C{reactor}'s time,
         whether still connecting or waiting; the connection attempt is
@@ -807,8 +848,8 @@ def transform(
 
     @raise TypeError: if C{reactor} does not provide L{IReactorTime}, or
         C{name} is not L{str} or C{poem} not L{bytes}.
-    @raise ValueError: if C{name} cannot be sent (empty, not ASCII, or
-        containing a C{.}) or C{timeout} is negative or not a number.
+    @raise ValueError: if C{name} breaks L{check_transform_name}'s rule or
+        C{timeout} is negative or not a number.
     """
     if not IReactorTime.providedBy(reactor):
         raise TypeError("transform needs a reactor that also provides IReactorTime")
@@ -818,13 +859,34 @@ def transform(
     return connect(reactor, host, port, attempt, timeout)
 
 
+def transform_at(
+    endpoint: IStreamClientEndpoint,
+    clock: IReactorTime,
+    name: str,
+    poem: bytes,
+    *,
+    timeout: float | None = None,
+) -> Deferred[bytes]:
+    """
+    Ask the transform server at C{endpoint} (any client endpoint, such as
+    one L{clientFromString<twisted.internet.endpoints.clientFromString>}
+    makes of C{unix:/tmp/transform.sock}) to apply the transform C{name} to
+    C{poem}.  Otherwise as L{transform}.
+
+    @param clock: times C{timeout}.
+    @return: as L{transform}'s; a failure to connect is the endpoint's.
+    @raise TypeError: if C{name} is not L{str} or C{poem} not L{bytes}.
+    @raise ValueError: as L{transform}.
+    """
+    check_timeout(timeout)
+    request = _encode_request(name, poem)
+    return connect_endpoint(
+        endpoint, _TransformAttempt(clock, timeout, request), timeout
+    )
+
+
 def _encode_request(name: str, poem: bytes) -> bytes:
-    if not isinstance(name, str):
-        raise TypeError(f"a transform name must be str, not {type(name).__name__}")
+    check_transform_name(name)
     if not isinstance(poem, bytes):
         raise TypeError(f"a poem must be bytes, not {type(poem).__name__}")
-    if not name or "." in name or not name.isascii():
-        raise ValueError(
-            f"a transform name must be non-empty ASCII without '.', not {name!r}"
-        )
     return name.encode("ascii") + b"." + poem

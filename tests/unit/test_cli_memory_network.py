@@ -141,7 +141,7 @@ class MemoryNetworkCommandTests(MemoryNetworkTestCase):
                 "  proxy 2: ADDRESS 379 bytes in 1.80 s ok",
                 "  proxy 3: ADDRESS 379 bytes in 1.80 s ok",
                 "  proxy again: ADDRESS 379 bytes in 0.00 s ok",
-                "poetry: the slow server was connected to 2 time(s) for 5 fetches",
+                "poetry: the slow server was connected to twice for 5 fetches",
             ],
         )
         self.assertEqual(demo.stderr.getvalue(), "")

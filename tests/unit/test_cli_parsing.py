@@ -16,7 +16,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from poetry import poems
 from poetry._cli import parse_args
-from poetry._cli._parsing import (
+from poetry._values import (
     Address,
     TransformTarget,
     parse_address,
@@ -168,7 +168,7 @@ class ParsePoemTests(SynchronousTestCase):
         """
         source = parse_poem("cafe")
         self.assertEqual(source.label, "cafe")
-        self.assertEqual(source.poem, poems.load("cafe"))
+        self.assertEqual(source.read(io.BytesIO()), poems.load("cafe"))
 
     def test_file(self) -> None:
         """
@@ -177,24 +177,28 @@ class ParsePoemTests(SynchronousTestCase):
         """
         path = Path(self.mktemp())
         path.write_bytes(b"\xffnot utf-8\r\n")
-        self.assertEqual(parse_poem(str(path)).poem, b"\xffnot utf-8\r\n")
+        self.assertEqual(parse_poem(str(path)).read(io.BytesIO()), b"\xffnot utf-8\r\n")
         self.assertEqual(parse_poem(str(path)).label, str(path))
         local = Path("lighthouse")
         local.write_bytes(b"mine")
         self.addCleanup(local.unlink)
-        self.assertEqual(parse_poem("lighthouse").poem, b"mine")
+        self.assertEqual(parse_poem("lighthouse").read(io.BytesIO()), b"mine")
 
     def test_stdin(self) -> None:
         """
-        C{-} reads standard input as bytes.
+        C{-} is standard input, read only when the command asks for the
+        poem (never while parsing), as bytes, from the stream it is given.
         """
 
-        class Stdin:
-            buffer = io.BytesIO(b"from stdin\n")
+        class Untouchable:
+            @property
+            def buffer(self) -> object:
+                raise AssertionError("standard input read while parsing")
 
-        self.patch(sys, "stdin", Stdin())
+        self.patch(sys, "stdin", Untouchable())
         source = parse_poem("-")
-        self.assertEqual((source.label, source.poem), ("stdin", b"from stdin\n"))
+        self.assertEqual(source.label, "stdin")
+        self.assertEqual(source.read(io.BytesIO(b"from stdin\n")), b"from stdin\n")
 
     def test_unreadable(self) -> None:
         """
@@ -390,7 +394,7 @@ class ArgumentTests(SynchronousTestCase):
         """
         args = parse_args(["serve"])
         self.assertEqual([source.label for source in args.poem], ["lighthouse"])
-        self.assertEqual(args.poem[0].poem, poems.load("lighthouse"))
+        self.assertEqual(args.poem[0].read(io.BytesIO()), poems.load("lighthouse"))
         self.assertEqual(args.port, ["tcp:0:interface=127.0.0.1"])
         self.assertFalse(args.slow)
         self.assertEqual(args.verbose, 0)

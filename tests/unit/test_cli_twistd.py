@@ -5,6 +5,7 @@ services and options behind them (L{poetry._services}), on a fake reactor.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,7 +19,7 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from poetry import poems
-from poetry._cli._parsing import Address, TransformTarget
+from poetry._values import Address, TransformTarget
 from poetry._services import (
     ProxyOptions,
     ServerOptions,
@@ -27,7 +28,7 @@ from poetry._services import (
     make_server_service,
     make_transform_service,
 )
-from poetry.proxy import PoetryProxyFactory
+from poetry.proxy import DEFAULT_TTL, DEFAULT_UPSTREAM_TIMEOUT, PoetryProxyFactory
 from poetry.server import PoetryServerFactory, SlowPoetryServerFactory
 from poetry.transform import TransformServerFactory
 
@@ -77,12 +78,11 @@ class ServerOptionsTests(SynchronousTestCase):
 
     def test_bad(self) -> None:
         """
-        A missing or unreadable poem, an unknown poem, a bad port, chunk size
-        or delay is a L{usage.UsageError} naming the option.
+        An unreadable poem, an unknown poem, a bad port, chunk size or delay
+        is a L{usage.UsageError} naming the option.
         """
         missing = str(Path(self.mktemp()) / "missing.txt")
         rows = [
-            ([], "--poem is required"),
             (["--poem", missing], "--poem: cannot read poem file"),
             (["--poem", "no-such-poem"], "--poem: unknown poem"),
             (["--poem", "cafe", "--port", "tcp:x"], "--port: invalid endpoint"),
@@ -101,10 +101,19 @@ class ServerOptionsTests(SynchronousTestCase):
         127.0.0.1.
         """
         options = _parse(ServerOptions(), ["--poem", "cafe", "--port", "10000"])
-        self.assertEqual(options["poem"].poem, poems.load("cafe"))
-        self.assertEqual(options["port"], "tcp:10000:interface=127.0.0.1")
+        self.assertEqual(options["poem"][0].read(io.BytesIO()), poems.load("cafe"))
+        self.assertEqual(options["port"], ["tcp:10000:interface=127.0.0.1"])
         self.assertFalse(options["slow"])
         self.assertEqual((options["chunk-size"], options["delay"]), (10, 0.7))
+
+    def test_defaults(self) -> None:
+        """
+        Without options, as C{python -m poetry serve}: the lighthouse poem on
+        a free port of 127.0.0.1.
+        """
+        options = _parse(ServerOptions(), [])
+        self.assertEqual([source.label for source in options["poem"]], ["lighthouse"])
+        self.assertEqual(options["port"], ["tcp:0:interface=127.0.0.1"])
 
 
 class ServiceTests(SynchronousTestCase):
@@ -118,6 +127,11 @@ class ServiceTests(SynchronousTestCase):
         with capturedLogs() as events:
             service.privilegedStartService()
             service.startService()
+            self.assertFalse(
+                [e for e in events if "poetry: serving" in e.get("log_format", "")],
+                "logged before the reactor runs",
+            )
+            reactor.run()
         self.addCleanup(service.stopService)
         return [
             event["log_format"].format(**event)
@@ -218,7 +232,7 @@ class ServiceTests(SynchronousTestCase):
         options = _parse(ProxyOptions(), ["--upstream", "poems.example:10000"])
         self.assertEqual(
             (options["ttl"], options["transform"], options["upstream-timeout"]),
-            (None, None, None),
+            (DEFAULT_TTL, None, DEFAULT_UPSTREAM_TIMEOUT),
         )
         logged = self._start(make_proxy_service(options, reactor), reactor)
         factory: Any = reactor.tcpServers[0][1]

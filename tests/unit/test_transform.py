@@ -493,8 +493,8 @@ class ServeTests(_ServerTestMixin):
 
     def test_unixPeer(self) -> None:
         """
-        A peer that is not an IP address (a client on a UNIX socket) is
-        named in log events as its address object prints.
+        A peer on a UNIX socket is named in log events as the command line
+        writes it, C{unix:PATH}, not as a Python repr.
         """
         address = UNIXAddress(b"/tmp/poetry.sock")
         protocol = self.factory.buildProtocol(address)
@@ -503,8 +503,8 @@ class ServeTests(_ServerTestMixin):
         protocol.makeConnection(transport)
         protocol.dataReceived(b"x")
         [event] = self.rejections()
-        self.assertEqual(event["peer"], str(address))
-        self.assertIn("/tmp/poetry.sock", formatEvent(event))
+        self.assertEqual(event["peer"], "unix:/tmp/poetry.sock")
+        self.assertIn("from unix:/tmp/poetry.sock:", formatEvent(event))
 
     def test_ipv6Peer(self) -> None:
         """
