@@ -22,6 +22,7 @@ from twisted.internet.interfaces import (
     IAddress,
     IConnector,
     IDelayedCall,
+    IProtocol,
     IReactorTCP,
     IReactorTime,
     IStreamClientEndpoint,
@@ -70,7 +71,7 @@ class ClientAttempt(ClientFactory[_P]):
         self._clock = clock
         self._timeout = timeout
         self._connector: IConnector | None = None
-        self._connecting: Deferred[object] | None = None
+        self._connecting: Deferred[IProtocol] | None = None
         self._protocol: _P | None = None
         self._timer: IDelayedCall | None = None
         self._done = False
@@ -87,7 +88,7 @@ class ClientAttempt(ClientFactory[_P]):
         if self._timeout is not None and not self._done:
             self._timer = self._clock.callLater(self._timeout, self._timed_out)
 
-    def start_connecting(self, connecting: Deferred[object]) -> None:
+    def start_connecting(self, connecting: Deferred[IProtocol]) -> None:
         """
         Note the L{Deferred} an endpoint's C{connect} returned (a failure
         there is the attempt's failure; cancelling it stops connecting) and
@@ -98,7 +99,7 @@ class ClientAttempt(ClientFactory[_P]):
         if self._timeout is not None and not self._done:
             self._timer = self._clock.callLater(self._timeout, self._timed_out)
 
-    def _connected(self, protocol: object) -> None:
+    def _connected(self, protocol: IProtocol) -> None:
         self._connecting = None
 
     def _connect_failed(self, reason: Failure) -> None:

@@ -25,8 +25,8 @@ from poetry import poems
 from poetry._values import (
     DEFAULT_LISTEN,
     Address,
-    parse_address,
     TransformTarget,
+    parse_address,
     parse_builtin_transform,
     parse_listen,
     parse_non_negative_float,
@@ -368,8 +368,7 @@ GET = Command(
         ),
         Option(
             "timeout",
-            "give up on a server whose poem is not complete after this many "
-            "seconds",
+            "give up on a server whose poem is not complete after this many seconds",
             parse_positive_float,
             metavar="SECONDS",
             shown_default="wait as long as it takes",
@@ -391,8 +390,7 @@ TRANSFORM = Command(
     (
         Option(
             "address",
-            "[HOST:]PORT of the transform server, or a client endpoint "
-            "description",
+            "[HOST:]PORT of the transform server, or a client endpoint description",
             parse_target,
             metavar="ADDRESS",
             positional=True,
@@ -461,8 +459,7 @@ DEMO = Command(
         ),
         Option(
             "transform",
-            "the transform the proxy applies: "
-            + ", ".join(TransformService().names()),
+            "the transform the proxy applies: " + ", ".join(TransformService().names()),
             parse_builtin_transform,
             metavar="NAME",
             default="cummingsify",

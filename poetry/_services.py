@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import IO, Any, ClassVar, TypeVar
+from typing import IO, Any, TypeVar
 
 from twisted.application import strports
 from twisted.application.internet import StreamServerEndpointService
@@ -117,7 +117,9 @@ def _check(parse: Callable[[str], _T], value: str, option: str) -> _T:
 def _synopsis(command: Command) -> str:
     parts = []
     for option in command.options:
-        shown = f"--{option.name}" if option.flag else f"--{option.name} {option.metavar}"
+        shown = (
+            f"--{option.name}" if option.flag else f"--{option.name} {option.metavar}"
+        )
         if option.repeat:
             shown = f"[{shown}]..."
         elif not option.required:
@@ -276,7 +278,9 @@ def make_transform_service(options: usage.Options, reactor: IReactorCore) -> ISe
         max_length=options["max-length"],
         idle_timeout=options["idle-timeout"],
     )
-    return _listening(reactor, [("transforms", port, factory) for port in options["port"]])
+    return _listening(
+        reactor, [("transforms", port, factory) for port in options["port"]]
+    )
 
 
 def make_proxy_service(options: usage.Options, reactor: IReactorCore) -> IService:

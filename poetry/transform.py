@@ -122,6 +122,7 @@ def check_transform_name(name: object) -> str:
         )
     return name
 
+
 # Longest part of a rejected name or request shown in a log line.
 _SHOWN = 40
 

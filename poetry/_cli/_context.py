@@ -6,8 +6,8 @@ are shown to the user.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import io
+from collections.abc import Callable
 from typing import IO, Any
 
 import attrs

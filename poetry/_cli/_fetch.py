@@ -62,9 +62,7 @@ def request_transform(
     description makes.
     """
     if isinstance(target, Address):
-        return transform(
-            reactor, target.host, target.port, name, poem, timeout=timeout
-        )
+        return transform(reactor, target.host, target.port, name, poem, timeout=timeout)
     endpoint = client_endpoint(reactor, target)
     return transform_at(endpoint, IReactorTime(reactor), name, poem, timeout=timeout)
 

@@ -44,4 +44,3 @@ async def run(reactor: IReactorTCP, args: argparse.Namespace, context: Context) 
     )
     specs = [(f"proxy for {args.upstream}", port, factory) for port in args.port]
     return await serve_until_shutdown(reactor, context, specs)
-

@@ -12,8 +12,8 @@ from twisted.internet.interfaces import IReactorTCP, IReactorTime
 from twisted.python.failure import Failure
 
 from poetry._cli._context import Context, describe_failure
-from poetry._cli._listen import serve_until_shutdown
 from poetry._cli._fetch import request_transform
+from poetry._cli._listen import serve_until_shutdown
 from poetry._options import make_transform_factory
 from poetry._values import PoemSource, Target
 from poetry.transform import TransformService

@@ -54,8 +54,8 @@ from poetry._cli._context import (
 from poetry._cli._demo import _address as demo_address
 from poetry._cli._get import output_names
 from poetry._cli._main import log_observer, start_logging
-from poetry._values import Address, PoemSource
 from poetry._cli._progress import PlainDisplay, RichDisplay
+from poetry._values import Address, PoemSource
 from poetry.client import PoemTimeout, PoemTruncated
 from poetry.proxy import PoetryProxyFactory
 from poetry.server import PoetryServerFactory, SlowPoetryServerFactory

@@ -19,7 +19,6 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from poetry import poems
-from poetry._values import Address, TransformTarget
 from poetry._services import (
     ProxyOptions,
     ServerOptions,
@@ -28,6 +27,7 @@ from poetry._services import (
     make_server_service,
     make_transform_service,
 )
+from poetry._values import Address, TransformTarget
 from poetry.proxy import DEFAULT_TTL, DEFAULT_UPSTREAM_TIMEOUT, PoetryProxyFactory
 from poetry.server import PoetryServerFactory, SlowPoetryServerFactory
 from poetry.transform import TransformServerFactory
