@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import IO, TypeAlias
 
 import attrs
-from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.endpoints import clientFromString, serverFromString
-from twisted.internet.interfaces import IAddress, IStreamClientEndpoint
+from twisted.internet.interfaces import IStreamClientEndpoint
 
 from poetry import poems
+from poetry._address import describe_address
 from poetry.transform import TransformService, check_transform_name
 
 __all__ = [
@@ -169,20 +169,11 @@ class PoemSource:
         return self._poem
 
 
-def format_address(address: IAddress) -> str:
-    """
-    Show a listening or connected address the way the command line takes
-    it: C{HOST:PORT}, C{[IPV6]:PORT}, or C{unix:PATH}.
-    """
-    if isinstance(address, IPv6Address):
-        return f"[{address.host}]:{address.port}"
-    if isinstance(address, IPv4Address):
-        return f"{address.host}:{address.port}"
-    if isinstance(address, UNIXAddress):
-        name = address.name
-        shown = "" if name is None else os.fsdecode(name)
-        return f"unix:{shown}"
-    return str(address)
+format_address = describe_address
+"""
+Show a listening or connected address the way the command line takes it:
+C{HOST:PORT}, C{[IPV6]:PORT}, or C{unix:PATH}.
+"""
 
 
 def _port_number(text: str, *, allow_zero: bool) -> int:

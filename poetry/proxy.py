@@ -37,6 +37,7 @@ from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from poetry._address import describe_address
 from poetry.client import get_poetry
 from poetry.transform import check_transform_name
 from poetry.transform import transform as _transform
@@ -256,7 +257,7 @@ class PoetryProxyProtocol(Protocol):
             return
         _log.info(
             "Aborting the connection to {peer}: no poem to serve ({why})",
-            peer=self._peer,
+            peer=describe_address(self._peer),
             why=reason.getErrorMessage(),
         )
         assert self.transport is not None
@@ -268,7 +269,7 @@ class PoetryProxyProtocol(Protocol):
         if waiting is not None:
             _log.info(
                 "Client {peer} left before the poem arrived",
-                peer=self._peer,
+                peer=describe_address(self._peer),
             )
             waiting.cancel()
 
@@ -369,18 +370,19 @@ class PoetryProxyFactory(ServerFactory[PoetryProxyProtocol]):
         """
         Get the poem for the client at C{peer}, logging how it is served.
         """
+        shown = describe_address(peer)
         if self.cache.cached() is not None:
-            _log.info("Serving {peer} from the cache", peer=peer)
+            _log.info("Serving {peer} from the cache", peer=shown)
         elif self.cache.fetching:
             _log.info(
                 "{peer} joins the fetch in flight ({waiting} already waiting)",
-                peer=peer,
+                peer=shown,
                 waiting=self.cache.waiting,
             )
         else:
             _log.info(
                 "Cache miss for {peer}: fetching from {host}:{port}",
-                peer=peer,
+                peer=shown,
                 host=self.upstream_host,
                 port=self.upstream_port,
             )

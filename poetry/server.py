@@ -16,6 +16,8 @@ from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from poetry._address import describe_address
+
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_DELAY",
@@ -127,7 +129,7 @@ class SlowPoetryServerProtocol(Protocol):
             self._pending = None
             _log.info(
                 "Client {peer} left after {sent} of {total} bytes",
-                peer=self._peer,
+                peer=describe_address(self._peer),
                 sent=self._offset,
                 total=len(self.factory.poem),
             )

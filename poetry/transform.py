@@ -19,14 +19,12 @@ The full table is in C{docs/transform.md}.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from enum import Enum, auto
 from typing import TypeAlias
 
 import attrs
-from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.defer import TimeoutError as DeferredTimeoutError
 from twisted.internet.interfaces import (
@@ -41,6 +39,7 @@ from twisted.logger import Logger
 from twisted.protocols.basic import NetstringReceiver
 from twisted.python.failure import Failure
 
+from poetry._address import describe_address, describe_bytes
 from poetry._attempt import (
     ClientAttempt,
     abort_connection,
@@ -387,21 +386,11 @@ class TransformService:
 # The server
 
 
-def _describe(address: IAddress) -> str:
-    if isinstance(address, IPv6Address):
-        return f"[{address.host}]:{address.port}"
-    if isinstance(address, IPv4Address):
-        return f"{address.host}:{address.port}"
-    if isinstance(address, UNIXAddress):
-        name = address.name
-        return "unix:" + ("(unnamed)" if not name else os.fsdecode(name))
-    return str(address)
+_describe = describe_address
 
 
 def _shown(data: bytes) -> str:
-    if len(data) > _SHOWN:
-        return f"{data[:_SHOWN]!r}..."
-    return repr(data)
+    return describe_bytes(data, _SHOWN)
 
 
 def _error_name(failure: Failure) -> str:

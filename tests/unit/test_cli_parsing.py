@@ -335,6 +335,7 @@ class ArgumentErrorTests(SynchronousTestCase):
             (["serve", "--port", "70000"], "must be 0 to 65535"),
             (["serve", "--port", "tcp:abc"], "invalid endpoint"),
             (["serve", "--port", "foo:1"], "Unknown endpoint type"),
+            (["serve", "--port", "-5"], "invalid port '-5': must be 0 to 65535"),
             (["serve", "--poem", "no-such-poem"], "unknown poem"),
             (["serve", "--poem", missing], "cannot read poem file"),
             (["serve", "--slow", "--delay", "-1"], "must not be negative"),
@@ -365,10 +366,40 @@ class ArgumentErrorTests(SynchronousTestCase):
             (["demo", "--delay", "-1"], "must not be negative"),
             (["demo", "--poem", "no-such-poem"], "unknown poem"),
             (["demo", "--clients", "0"], "at least 1"),
+            (["demo", "--transform", "nosuch"], "unknown transform 'nosuch'"),
+            (["get", "unix:"], "no path given"),
+            (["get", "tcp:localhost:0"], "must be 1 to 65535"),
+            (["transform", "unix:", "upper"], "no path given"),
         ]
         for argv, expected in rows:
             text = _parse_error(self, argv)
             self.assertIn(expected, text.splitlines()[-1], argv)
+
+    def test_unknown_option_names_the_command(self) -> None:
+        """
+        An option the command does not know is reported by that command,
+        with its own usage line, not the program's.
+        """
+        for command in ["serve", "get", "transform-server", "proxy", "demo"]:
+            argv = [command, *(["1"] if command in ("get", "proxy") else [])]
+            text = _parse_error(self, [*argv, "--bogus"])
+            self.assertTrue(
+                text.startswith(f"usage: python -m poetry {command} "), text
+            )
+            self.assertEqual(
+                text.splitlines()[-1],
+                f"python -m poetry {command}: error: unrecognized arguments: "
+                "--bogus",
+            )
+
+    def test_demo_unknown_transform(self) -> None:
+        """
+        The demo's C{--transform} must be one its own transform server
+        offers: the error lists them.
+        """
+        text = _parse_error(self, ["demo", "--transform", "nosuch"])
+        self.assertIn("cummingsify, reverse-lines, upper", text.splitlines()[-1])
+        self.assertEqual(parse_args(["demo", "--transform", "upper"]).transform, "upper")
 
     def test_usage_names_the_command(self) -> None:
         """
@@ -471,3 +502,14 @@ class ArgumentTests(SynchronousTestCase):
                 ),
                 stdout.getvalue(),
             )
+
+    def test_help_lists_bundled_poems(self) -> None:
+        """
+        The help of every command that takes a poem names the bundled poems.
+        """
+        for command in ["serve", "transform", "demo"]:
+            stdout = io.StringIO()
+            with redirect_stdout(stdout), self.assertRaises(SystemExit):
+                parse_args([command, "--help"])
+            text = " ".join(stdout.getvalue().split())
+            self.assertIn(f"({', '.join(poems.names())})", text, command)

@@ -580,14 +580,24 @@ class BadInputTests(_ServerTestMixin):
         """
         An unregistered name -- including an empty one, one that is not
         ASCII, and the names of the service's own attributes -- is rejected
-        as C{unknown-transform}, and the log names it.
+        as C{unknown-transform}, and the log names it as quoted text (never
+        a bytes repr), non-ASCII bytes escaped.
         """
-        for name in [b"nope", b"", b"caf\xc3\xa9", b"register", b"__class__", b"_run"]:
+        rows = {
+            b"nope": "'nope'",
+            b"": "''",
+            b"caf\xc3\xa9": "'caf\\xc3\\xa9'",
+            b"register": "'register'",
+            b"__class__": "'__class__'",
+            b"_run": "'_run'",
+        }
+        for name, shown in rows.items():
             self.events.clear()
             connection = self.connect()
             connection.send(netstring(name + b".a poem"))
             event = self.assertRejected(connection, "unknown-transform")
-            self.assertIn(repr(name), event["detail"])
+            self.assertIn(f"no transform named {shown}", event["detail"])
+            self.assertNotIn("b'", event["detail"])
             self.assertServesGoodClient()
 
     def test_unknownLongNameShortened(self) -> None:
@@ -599,7 +609,7 @@ class BadInputTests(_ServerTestMixin):
         connection = self.connect()
         connection.send(netstring(name + b".a poem"))
         event = self.assertRejected(connection, "unknown-transform")
-        self.assertIn(repr(b"n" * 40) + "...", event["detail"])
+        self.assertIn(f"'{'n' * 40}'...", event["detail"])
         self.assertNotIn("TAIL", event["detail"])
         self.assertEqual(event["transform"], "n" * 40)
         self.assertServesGoodClient()
