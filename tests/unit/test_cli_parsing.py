@@ -388,8 +388,7 @@ class ArgumentErrorTests(SynchronousTestCase):
             )
             self.assertEqual(
                 text.splitlines()[-1],
-                f"python -m poetry {command}: error: unrecognized arguments: "
-                "--bogus",
+                f"python -m poetry {command}: error: unrecognized arguments: --bogus",
             )
 
     def test_demo_unknown_transform(self) -> None:
@@ -399,7 +398,9 @@ class ArgumentErrorTests(SynchronousTestCase):
         """
         text = _parse_error(self, ["demo", "--transform", "nosuch"])
         self.assertIn("cummingsify, reverse-lines, upper", text.splitlines()[-1])
-        self.assertEqual(parse_args(["demo", "--transform", "upper"]).transform, "upper")
+        self.assertEqual(
+            parse_args(["demo", "--transform", "upper"]).transform, "upper"
+        )
 
     def test_usage_names_the_command(self) -> None:
         """

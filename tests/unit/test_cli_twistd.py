@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from twisted.application.internet import StreamServerEndpointService
-from twisted.application.service import IServiceMaker
+from twisted.application.service import IServiceMaker, MultiService
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import capturedLogs
@@ -122,8 +122,13 @@ class ServiceTests(SynchronousTestCase):
     listening when stopped.
     """
 
-    def _start(self, service: Any, reactor: MemoryReactorClock) -> list[str]:
-        self.assertIsInstance(service, StreamServerEndpointService)
+    def _start(
+        self,
+        service: Any,
+        reactor: MemoryReactorClock,
+        kind: type = StreamServerEndpointService,
+    ) -> list[str]:
+        self.assertIsInstance(service, kind)
         with capturedLogs() as events:
             service.privilegedStartService()
             service.startService()
@@ -156,6 +161,43 @@ class ServiceTests(SynchronousTestCase):
         self.assertEqual(transport.value(), poems.load("cafe"))
         # MemoryReactor reports 0.0.0.0 whatever the interface.
         self.assertEqual(logged, ["poetry: serving cafe on 0.0.0.0:10000"])
+
+    def test_several_poems(self) -> None:
+        """
+        As with C{python -m poetry serve}, each C{--poem} is served on its
+        C{--port}, each logged; a poem given as C{-} is read from the
+        standard input given to L{make_server_service} only then.
+        """
+        reactor = MemoryReactorClock()
+        options = _parse(
+            ServerOptions(),
+            [
+                *("--poem", "cafe", "--port", "tcp:10000"),
+                *("--poem", "-", "--port", "tcp:10001"),
+            ],
+        )
+        stdin = io.BytesIO(b"from stdin")
+        service = make_server_service(options, reactor, stdin)
+        self.assertEqual(stdin.tell(), len(b"from stdin"))
+        logged = self._start(service, reactor, MultiService)
+        factories: list[Any] = [factory for _, factory, _, _ in reactor.tcpServers]
+        served = [factory.poem for factory in factories]
+        self.assertEqual(served, [poems.load("cafe"), b"from stdin"])
+        self.assertEqual(
+            logged,
+            [
+                "poetry: serving cafe on 0.0.0.0:10000",
+                "poetry: serving stdin on 0.0.0.0:10001",
+            ],
+        )
+
+    def test_help_lists_poems(self) -> None:
+        """
+        The plugin's help names the bundled poems, as the command line's
+        does.
+        """
+        text = " ".join(str(ServerOptions()).split())
+        self.assertIn(f"({', '.join(poems.names())})", text)
 
     def test_slow_server(self) -> None:
         """

@@ -391,8 +391,7 @@ class MainTests(MemoryNetworkTestCase):
         )
         self.assertTrue(
             self.stderr.getvalue().endswith(
-                "poetry-get: error: the following arguments are required: "
-                "ADDRESS\n"
+                "poetry-get: error: the following arguments are required: ADDRESS\n"
             ),
             self.stderr.getvalue(),
         )

@@ -41,9 +41,7 @@ def cli_argv(command: Command, given: Given) -> list[str]:
     for name, value in given:
         if not command.option(name).positional:
             options += [f"--{name}"] if value is None else [f"--{name}", value]
-    return [command.name, *[value for value in positional if value is not None]] + (
-        options
-    )
+    return [command.name, *[v for v in positional if v is not None], *options]
 
 
 def twistd_argv(given: Given) -> list[str]:
