@@ -186,7 +186,8 @@ def abort_connection(protocol: Protocol) -> None:
     Abort C{protocol}'s connection, or close it if its transport cannot abort.
 
     Abort rather than close: a peer that stalls must not keep the connection
-    open.  C{abortConnection} is part of L{ITCPTransport}, but TLS and
+    open.  C{abortConnection} is part of
+    L{ITCPTransport<twisted.internet.interfaces.ITCPTransport>}, but TLS and
     in-memory transports have it too without declaring it.
     """
     transport = protocol.transport

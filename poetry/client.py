@@ -168,12 +168,14 @@ def get_poetry(
     @raise TypeError: if C{reactor} does not provide L{IReactorTime}.
     @raise ValueError: if C{timeout} is negative or not a number.
 
-    @return: a L{Deferred} that fires with the poem on a clean close (an
-        empty poem is valid), or fails with: L{ConnectionRefusedError} when
-        nothing listens (other connection failures keep their own
-        L{ConnectError} subclass); L{PoemTruncated} when the connection is lost
-        uncleanly; L{PoemTimeout}; L{CancelledError} when cancelled (which
-        stops the connection attempt or aborts the connection).
+    @return: a L{Deferred} that fires with the poem on a clean close (an empty
+        poem is valid), or fails with:
+        L{ConnectionRefusedError<twisted.internet.error.ConnectionRefusedError>}
+        when nothing listens (other connection failures keep their own
+        L{ConnectError<twisted.internet.error.ConnectError>} subclass);
+        L{PoemTruncated} when the connection is lost uncleanly; L{PoemTimeout};
+        L{CancelledError<twisted.internet.defer.CancelledError>} when cancelled
+        (which stops the connection attempt or aborts the connection).
     """
     if not IReactorTime.providedBy(reactor):
         raise TypeError("get_poetry needs a reactor that also provides IReactorTime")
@@ -240,7 +242,7 @@ def get_poems(
     one L{PoemResult} per address, in the order given -- even an address for
     which C{connectTCP} itself raised gets its L{PoemResult} carrying that
     error.  Cancelling the L{Deferred} cancels every fetch still running;
-    those are reported with L{CancelledError}.
+    those are reported with L{CancelledError<twisted.internet.defer.CancelledError>}.
 
     @param timeout: as for L{get_poetry}, applied to each fetch.
     @param progress: if given, called with C{(index, bytes_so_far)} as data

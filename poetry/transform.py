@@ -826,15 +826,16 @@ def transform(
         whether still connecting or waiting; the connection attempt is
         stopped or the connection aborted, and no call is left pending.
 
-    @return: a L{Deferred} that fires with the transformed poem once the
-        server has sent exactly one netstring (of at most
-        L{MAX_REPLY_LENGTH} bytes) and closed, or fails with: L{NoReply} when
-        the server closes without replying (which is how it rejects a bad
-        request); L{MalformedReply}; L{TrailingData} when more follows the
-        reply; L{TransformTimeout}; L{ConnectionRefusedError} when nothing
-        listens (other connection failures keep their own L{ConnectError}
-        subclass); L{CancelledError} when cancelled (which stops the
-        connection attempt or aborts the connection).
+    @return: a L{Deferred} that fires with the transformed poem once the server
+        has sent exactly one netstring (of at most L{MAX_REPLY_LENGTH} bytes)
+        and closed, or fails with: L{NoReply} when the server closes without
+        replying (which is how it rejects a bad request); L{MalformedReply};
+        L{TrailingData} when more follows the reply; L{TransformTimeout};
+        L{ConnectionRefusedError<twisted.internet.error.ConnectionRefusedError>}
+        when nothing listens (other connection failures keep their own
+        L{ConnectError<twisted.internet.error.ConnectError>} subclass);
+        L{CancelledError<twisted.internet.defer.CancelledError>} when cancelled
+        (which stops the connection attempt or aborts the connection).
 
     @raise TypeError: if C{reactor} does not provide L{IReactorTime}, or
         C{name} is not L{str} or C{poem} not L{bytes}.

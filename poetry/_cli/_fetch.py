@@ -125,7 +125,7 @@ class FetchBatch:
     def cancel(self) -> None:
         """
         Cancel every fetch still running; each ends as failed with
-        L{CancelledError}.
+        L{CancelledError<twisted.internet.defer.CancelledError>}.
         """
         for fetch in list(self._pending):
             fetch.cancel()

@@ -4,7 +4,8 @@ from, and the fault-injection API (L{Faults}, C{net.faults}).
 
 Nothing here runs until a test sets a condition or injects a fault: the
 network creates its L{LinkControl} on first use, and until then every
-connection takes part 1's plain path.
+connection takes the plain path: each write delivered whole, in the next
+step, with no virtual time passing, at no extra cost.
 
 Where conditions come from
 ==========================
@@ -97,8 +98,9 @@ DROP = "drop"
 """
 Partition mode: bytes in flight and written during the partition are lost;
 since TCP cannot deliver a stream with a hole, every connection crossing the
-partition is reset (both ends: L{ConnectionLost}) when it heals -- as when a
-stateful middlebox lost the connection's state.
+partition is reset (both ends:
+L{ConnectionLost<twisted.internet.error.ConnectionLost>}) when it heals -- as
+when a stateful middlebox lost the connection's state.
 """
 
 # Strings, so that Python 3.10 need not build unions with an interface.
@@ -722,9 +724,10 @@ class LinkControl:
     def reset_after(self, client: MemoryTransport, direction: str, count: int) -> None:
         """
         Reset the connection when C{count} bytes have been written in
-        C{direction}: the receiver gets exactly the first C{count} (fewer
-        only if it had already read more), then L{ConnectionLost}; so does
-        the writer.
+        C{direction}: the receiver gets exactly the first C{count} (fewer only
+        if it had already read more), then
+        L{ConnectionLost<twisted.internet.error.ConnectionLost>}; so does the
+        writer.
         """
         pipe = self.pipe(client, direction)
         self.trace(
@@ -972,14 +975,17 @@ class _FaultActions(Generic[_R]):
         """
         Reset connections from the network (a C{RST} on each end, as from a
         middlebox): the bytes already queued are still delivered, then each
-        end's protocol gets L{ConnectionLost}; later writes are dropped.
+        end's protocol gets
+        L{ConnectionLost<twisted.internet.error.ConnectionLost>}; later writes
+        are dropped.
 
         With C{after_bytes=N} (and C{direction}), the reset happens when N
-        bytes (counted from the start of the connection) have been written
-        in that direction: the reader gets exactly the first N bytes (if it
-        had already read more, the reset comes after those), then
-        L{ConnectionLost}; the writer gets L{ConnectionLost} too.  An address
-        target then applies to the open connections and to those made
+        bytes (counted from the start of the connection) have been written in
+        that direction: the reader gets exactly the first N bytes (if it had
+        already read more, the reset comes after those), then
+        L{ConnectionLost<twisted.internet.error.ConnectionLost>}; the writer
+        gets L{ConnectionLost<twisted.internet.error.ConnectionLost>} too.  An
+        address target then applies to the open connections and to those made
         later, up to C{limit} connections in all (L{None}: no limit).
 
         @raise ValueError: if C{after_bytes} is negative, or given without a
@@ -1033,8 +1039,9 @@ class _FaultActions(Generic[_R]):
     def abort(self, target: Target, side: str = "client") -> _R:
         """
         Call C{abortConnection()} on the C{side} end of the connections:
-        L{ConnectionAborted} there, L{ConnectionLost} on the other end (part
-        1's abort semantics).
+        L{ConnectionAborted<twisted.internet.error.ConnectionAborted>} there,
+        L{ConnectionLost<twisted.internet.error.ConnectionLost>} on the other
+        end (as C{abortConnection()} on the real reactor).
 
         @raise ValueError: if C{side} is not C{"client"} or C{"server"}.
         """
@@ -1081,7 +1088,7 @@ class Faults(_FaultActions[None]):
     Each method injects its fault now; C{at(t)}, C{after(dt)} and
     C{after_bytes(...)} return the same methods, run later.  Every fault is
     recorded in the trace as a C{fault} event.  Targets are described in
-    L{poetry.testing._faults}.
+    L{poetry.testing._faults}::
 
         net.faults.refuse(("127.0.0.1", port))
         net.faults.at(5.0).partition("10.0.0.1", "10.0.0.2")

@@ -1,7 +1,7 @@
 """
 L{LinkPipe}: the pipe of a direction that has link conditions or faults.
 
-A connection starts with part 1's plain L{Pipe}s; the network replaces a
+A connection starts with plain L{Pipe}s; the network replaces a
 pipe with a L{LinkPipe} only when a condition or a fault concerns that
 direction (when the connection is made, or later, in place, keeping the
 bytes already queued).  The plain path therefore costs nothing extra.

@@ -45,11 +45,12 @@ class _Resolution:
 @implementer(IHostnameResolver)
 class HostMapResolver:
     """
-    Resolve names with a L{MemoryNetwork}'s host map (IPv4 literals resolve
-    to themselves).  C{resolutionBegan} is called at once; the address (if
-    any) and C{resolutionComplete} follow in a later step.  An unknown name
-    completes with no address, which L{HostnameEndpoint} reports as
-    L{DNSLookupError}.
+    Resolve names with a L{MemoryNetwork}'s host map (IPv4 literals resolve to
+    themselves).  C{resolutionBegan} is called at once; the address (if any)
+    and C{resolutionComplete} follow in a later step.  An unknown name
+    completes with no address, which
+    L{HostnameEndpoint<twisted.internet.endpoints.HostnameEndpoint>} reports as
+    L{DNSLookupError<twisted.internet.error.DNSLookupError>}.
     """
 
     def __init__(self, net: MemoryNetwork) -> None:

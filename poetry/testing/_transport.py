@@ -421,8 +421,8 @@ class MemoryTransport:
 
     # Slots: one block of memory per transport, every attribute read a
     # direct slot access.  "__dict__" and "__weakref__" keep instances open
-    # to extra attributes (e.g. a test patching a method) and weak
-    # references, as before.
+    # to extra attributes (e.g. a test patching a method) and to weak
+    # references, as instances without slots are.
     __slots__ = (
         "__dict__",
         "__weakref__",
