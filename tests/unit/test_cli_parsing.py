@@ -6,25 +6,30 @@ error line and the usage, and no traceback.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from poetry import poems
+from poetry import _values, poems
 from poetry._cli import parse_args
 from poetry._values import (
     Address,
+    Endpoint,
     TransformTarget,
+    format_address,
     parse_address,
     parse_listen,
     parse_non_negative_float,
     parse_poem,
     parse_positive_float,
     parse_positive_int,
+    parse_target,
     parse_transform_name,
     parse_transform_target,
 )
@@ -85,6 +90,98 @@ class ParseAddressTests(SynchronousTestCase):
         """
         self.assertEqual(str(Address("127.0.0.1", 5)), "127.0.0.1:5")
         self.assertEqual(str(Address("::1", 5)), "[::1]:5")
+
+
+class ParseTargetTests(SynchronousTestCase):
+    """
+    L{parse_target} reads where a client connects: C{[HOST:]PORT} or a
+    client endpoint description.
+    """
+
+    def test_good(self) -> None:
+        """
+        Addresses become L{Address}es; descriptions of Twisted's client
+        endpoint types become L{Endpoint}s, kept as written.
+        """
+        rows = {
+            "10000": Address("127.0.0.1", 10000),
+            "localhost:1": Address("localhost", 1),
+            "[::1]:5": Address("::1", 5),
+            "unix:/tmp/poetry.sock": Endpoint("unix:/tmp/poetry.sock"),
+            "unix:path=/tmp/p.sock": Endpoint("unix:path=/tmp/p.sock"),
+            "tcp:localhost:10000": Endpoint("tcp:localhost:10000"),
+            "TCP:host=::1:port=5": Endpoint("TCP:host=::1:port=5"),
+        }
+        for text, expected in rows.items():
+            self.assertEqual(parse_target(text), expected, text)
+        self.assertEqual(str(Endpoint("unix:/x")), "unix:/x")
+
+    def test_bad(self) -> None:
+        """
+        Malformed addresses keep the address message; malformed
+        descriptions say what is wrong with them.
+        """
+        rows = {
+            "abc": "malformed address 'abc': expected [HOST:]PORT",
+            "not:an:address": "malformed address 'not:an:address'",
+            "host:-1": "invalid port '-1': must be 1 to 65535",
+            "-5": "invalid port '-5': must be 1 to 65535",
+            "unix:": "invalid endpoint 'unix:': no path given",
+            "tcp:h:70000": "invalid port '70000': must be 1 to 65535",
+            "tcp:h": "invalid endpoint 'tcp:h': missing or unexpected field",
+            "tcp:h:1:timeout=x": "invalid endpoint 'tcp:h:1:timeout=x'",
+        }
+        for text, expected in rows.items():
+            with self.assertRaises(ValueError, msg=text) as caught:
+                parse_target(text)
+            self.assertIn(expected, str(caught.exception), text)
+
+    def test_ssl(self) -> None:
+        """
+        An C{ssl:} description needs Twisted's TLS support: without it, the
+        error says so (and how to get it).
+        """
+        text = "ssl:poems.example:10000"
+        if importlib.util.find_spec("OpenSSL") is None:
+            with self.assertRaises(ValueError) as caught:
+                parse_target(text)
+            self.assertIn("TLS support is not installed", str(caught.exception))
+        else:
+            self.assertEqual(parse_target(text), Endpoint(text))
+
+    def test_plugin_type(self) -> None:
+        """
+        A description of a type Twisted's parser knows only through a plugin
+        (C{PREFIX:...}, not C{[HOST:]PORT}) is an L{Endpoint} when
+        L{clientFromString} accepts it, and an address error when it does
+        not.
+        """
+        accepted: list[str] = []
+
+        def accepting(reactor: object, description: str) -> object:
+            accepted.append(description)
+            return object()
+
+        self.patch(_values, "clientFromString", accepting)
+        self.assertEqual(
+            parse_target("tor:host=x:port=1"), Endpoint("tor:host=x:port=1")
+        )
+        self.assertEqual(accepted, ["tor:host=x:port=1"])
+        self.assertRaises(ValueError, parse_target, "Bad Type:1:2")
+
+    def test_format_address(self) -> None:
+        """
+        Addresses are shown as the command line takes them.
+        """
+        rows = [
+            (IPv4Address("TCP", "127.0.0.1", 5), "127.0.0.1:5"),
+            (IPv6Address("TCP", "::1", 5), "[::1]:5"),
+            (UNIXAddress(b"/tmp/s"), "unix:/tmp/s"),
+            (UNIXAddress(None), "unix:"),
+            (None, "(unknown)"),
+        ]
+        for address, shown in rows:
+            self.assertEqual(format_address(address), shown)
 
 
 class ParseListenTests(SynchronousTestCase):

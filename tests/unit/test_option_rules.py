@@ -166,6 +166,7 @@ class SharedRuleTests(SynchronousTestCase):
             {command.name for command in COMMANDS if command.tapname},
             set(_TWISTD),
         )
+        self.assertRaises(KeyError, SERVE.option, "no-such-option")
 
     def test_same_values(self) -> None:
         """

@@ -10,6 +10,8 @@ the same factory.
 
 from __future__ import annotations
 
+from typing import Any
+
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
@@ -246,10 +248,12 @@ class TransformServiceTests(SynchronousTestCase):
     def test_registerBadName(self) -> None:
         """
         Names must be 1 to 64 ASCII letters, digits, C{-} or C{_}: anything
-        else, including a C{.}, is refused with L{ValueError}.
+        else, including a C{.} or a name that is not even a L{str}, is
+        refused with L{ValueError}.
         """
         service = TransformService(builtins=False)
-        for name in ["", "a.b", "café", "has space", "x" * 65, "new\nline"]:
+        names: list[Any] = ["", "a.b", "café", "has space", "x" * 65, "new\nline"]
+        for name in [*names, b"up", 5]:
             with self.assertRaises(ValueError, msg=repr(name)):
                 service.register(name, bytes.upper, needs_text=False)
         self.assertEqual(service.names(), [])
