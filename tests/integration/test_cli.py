@@ -422,6 +422,25 @@ class ImportTests(_CLITestCase):
         )
         self.assertEqual((process.exit_code, process.out), (0, b"[]\n"), process.err)
 
+    async def test_twistd_side_without_cli(self) -> None:
+        """
+        The twistd services, options included, are built without the command
+        line: importing L{poetry._services} and parsing plugin options
+        loads no module of L{poetry._cli}.
+        """
+        process = await self.finished(
+            self.spawn(
+                [
+                    "-c",
+                    "import sys, poetry._services as s; "
+                    "s.ServerOptions().parseOptions(['--poem', 'cafe']); "
+                    "print(sorted(m for m in sys.modules "
+                    "if m.startswith('poetry._cli')))",
+                ]
+            )
+        )
+        self.assertEqual((process.exit_code, process.out), (0, b"[]\n"), process.err)
+
 
 class SystemTests(_CLITestCase):
     """

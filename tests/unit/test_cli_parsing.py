@@ -1,5 +1,5 @@
 """
-Tests for the command line's value parsers (L{poetry._cli._parsing}) and
+Tests for the command line's value parsers (L{poetry._values}) and
 for the whole argument parser: every bad argument exits with status 2, one
 error line and the usage, and no traceback.
 """
