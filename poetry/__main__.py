@@ -5,10 +5,17 @@ This is the only module of the package that uses the global reactor: it
 parses the command line, starts logging to standard error, and runs the
 command with L{twisted.internet.task.react}, which stops the reactor when
 the command is over (or on SIGINT/SIGTERM) and exits with its status.
+
+The command starts only once the reactor is running
+(L{IReactorCore.callWhenRunning}), that is after the reactor has installed
+its SIGINT and SIGTERM handlers: so by the time a server prints
+C{poetry: serving ...}, a signal always means a clean shutdown (exit
+status 0), however soon after that line it comes.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -21,13 +28,19 @@ from twisted.internet.task import react
 __all__ = ["get_main", "main", "serve_main"]
 
 
-def main(argv: Sequence[str] | None = None, prog: str | None = None) -> NoReturn:
+def main(
+    argv: Sequence[str] | None = None,
+    prog: str | None = None,
+    command: str | None = None,
+) -> NoReturn:
     """
     Run C{python -m poetry} with C{argv} (default: C{sys.argv[1:]}) and exit
     with the command's status.
 
     @param prog: the program name in messages; by default C{python -m poetry},
         or the console script's name when run as one.
+    @param command: the one command C{argv} is for (a console script such as
+        C{poetry-get}), or L{None} when C{argv} starts with the command.
     """
     if prog is None:
         script = os.path.basename(sys.argv[0]) if sys.argv else ""
@@ -40,7 +53,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> NoReturn
         start_logging,
     )
 
-    args = parse_args(argv, prog)
+    args = parse_args(argv, prog, command)
     start_logging(sys.stderr, args.verbose)
 
     context = Context(
@@ -48,11 +61,20 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> NoReturn
         stderr=sys.stderr,
         stderr_is_tty=sys.stderr.isatty(),
         on_shutdown=lambda cleanup: None,
+        # No standard input at all (a closed descriptor 0) reads as empty.
+        stdin=io.BytesIO() if sys.stdin is None else sys.stdin.buffer,
     )
 
     def run(reactor: IReactorCore) -> Deferred[None]:
         context.on_shutdown = shutdown_registrar(reactor)
-        return execute(IReactorTCP(reactor), args, context).addCallback(_exit)
+        done: Deferred[int] = Deferred()
+
+        def start() -> None:
+            execute(IReactorTCP(reactor), args, context).chainDeferred(done)
+
+        # Not before: the signal handlers are installed as the reactor starts.
+        reactor.callWhenRunning(start)
+        return done.addCallback(_exit)
 
     try:
         react(run)
@@ -73,14 +95,14 @@ def serve_main() -> NoReturn:
     """
     The C{poetry-serve} console script: C{python -m poetry serve}.
     """
-    main(["serve", *sys.argv[1:]], prog="poetry-serve")
+    main(sys.argv[1:], prog="poetry-serve", command="serve")
 
 
 def get_main() -> NoReturn:
     """
     The C{poetry-get} console script: C{python -m poetry get}.
     """
-    main(["get", *sys.argv[1:]], prog="poetry-get")
+    main(sys.argv[1:], prog="poetry-get", command="get")
 
 
 if __name__ == "__main__":

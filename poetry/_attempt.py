@@ -22,13 +22,21 @@ from twisted.internet.interfaces import (
     IAddress,
     IConnector,
     IDelayedCall,
+    IProtocol,
     IReactorTCP,
     IReactorTime,
+    IStreamClientEndpoint,
 )
 from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.python.failure import Failure
 
-__all__ = ["ClientAttempt", "abort_connection", "check_timeout", "connect"]
+__all__ = [
+    "ClientAttempt",
+    "abort_connection",
+    "check_timeout",
+    "connect",
+    "connect_endpoint",
+]
 
 _P = TypeVar("_P", bound=Protocol)
 
@@ -63,6 +71,7 @@ class ClientAttempt(ClientFactory[_P]):
         self._clock = clock
         self._timeout = timeout
         self._connector: IConnector | None = None
+        self._connecting: Deferred[IProtocol] | None = None
         self._protocol: _P | None = None
         self._timer: IDelayedCall | None = None
         self._done = False
@@ -78,6 +87,26 @@ class ClientAttempt(ClientFactory[_P]):
             self._connector = connector
         if self._timeout is not None and not self._done:
             self._timer = self._clock.callLater(self._timeout, self._timed_out)
+
+    def start_connecting(self, connecting: Deferred[IProtocol]) -> None:
+        """
+        Note the L{Deferred} an endpoint's C{connect} returned (a failure
+        there is the attempt's failure; cancelling it stops connecting) and
+        start the overall timeout, unless the outcome is already decided.
+        """
+        self._connecting = connecting
+        connecting.addCallbacks(self._connected, self._connect_failed)
+        if self._timeout is not None and not self._done:
+            self._timer = self._clock.callLater(self._timeout, self._timed_out)
+
+    def _connected(self, protocol: IProtocol) -> None:
+        self._connecting = None
+
+    def _connect_failed(self, reason: Failure) -> None:
+        # After a timeout or cancellation the outcome is decided already,
+        # and _finish drops this failure (the endpoint's cancellation).
+        self._connecting = None
+        self._finish(reason)
 
     # Subclass hooks
 
@@ -138,6 +167,8 @@ class ClientAttempt(ClientFactory[_P]):
             abort_connection(self._protocol)
         elif self._connector is not None:
             self._connector.stopConnecting()
+        elif self._connecting is not None:
+            self._connecting.cancel()
 
     def _timed_out(self) -> None:
         self._timer = None
@@ -155,7 +186,8 @@ def abort_connection(protocol: Protocol) -> None:
     Abort C{protocol}'s connection, or close it if its transport cannot abort.
 
     Abort rather than close: a peer that stalls must not keep the connection
-    open.  C{abortConnection} is part of L{ITCPTransport}, but TLS and
+    open.  C{abortConnection} is part of
+    L{ITCPTransport<twisted.internet.interfaces.ITCPTransport>}, but TLS and
     in-memory transports have it too without declaring it.
     """
     transport = protocol.transport
@@ -187,4 +219,21 @@ def connect(
     )
     connector = reactor.connectTCP(host, port, attempt, timeout=connect_timeout)
     attempt.start(connector)
+    return attempt.result
+
+
+def connect_endpoint(
+    endpoint: IStreamClientEndpoint,
+    attempt: ClientAttempt[_P],
+    timeout: float | None,
+) -> Deferred[bytes]:
+    """
+    Start C{attempt} by connecting through C{endpoint}.
+
+    @param timeout: the caller's overall timeout, already checked with
+        L{check_timeout}; the endpoint's own connect timeout is its own
+        business (an endpoint description may set one).
+    @return: C{attempt.result}.
+    """
+    attempt.start_connecting(endpoint.connect(attempt))
     return attempt.result

@@ -3,22 +3,28 @@ The twistd side of poetry (private): C{twisted.application} services for
 the poetry server, the transform server and the caching proxy, and the
 C{usage.Options} of their twistd plugins (C{twisted/plugins/poetry_plugins.py}).
 
+The options are built from the option table the command line is built
+from (L{poetry._options}): the same names, help, defaults and rules, so
+C{twistd poetry-server} takes what C{python -m poetry serve} takes and
+refuses what it refuses, as a L{usage.UsageError} (a usage message, not a
+traceback).
+
 Each service is a L{StreamServerEndpointService} built by
 L{strports.service}; its endpoint is wrapped so that the actual listening
-address (with the port a C{0} got) is logged once listening, as
-C{poetry: serving WHAT on HOST:PORT}.  Options are checked in
-C{postOptions} with the command line's own parsers, so a bad value is a
-L{usage.UsageError} (a usage message, not a traceback).
+address (with the port a C{0} got) is logged as C{poetry: serving WHAT on
+HOST:PORT} once the reactor is running -- when twistd has installed its
+signal handlers, so a script that waits for that line may signal at once.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from typing import ClassVar, TypeVar
+from typing import IO, Any, TypeVar
 
 from twisted.application import strports
 from twisted.application.internet import StreamServerEndpointService
-from twisted.application.service import IService
+from twisted.application.service import IService, MultiService
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IListeningPort,
@@ -32,19 +38,17 @@ from twisted.logger import Logger
 from twisted.python import usage
 from zope.interface import implementer
 
-from poetry._cli._context import format_address
-from poetry._cli._parsing import (
-    DEFAULT_LISTEN,
-    Address,
-    PoemSource,
-    parse_address,
-    parse_listen,
-    parse_non_negative_float,
-    parse_poem,
-    parse_positive_float,
-    parse_positive_int,
-    parse_transform_target,
+from poetry._options import (
+    PROXY,
+    SERVE,
+    TRANSFORM_SERVER,
+    Command,
+    make_proxy_factory,
+    make_server_factory,
+    make_transform_factory,
+    resolve,
 )
+from poetry._values import Address, PoemSource, format_address
 
 __all__ = [
     "ProxyOptions",
@@ -54,6 +58,7 @@ __all__ = [
     "make_proxy_service",
     "make_server_service",
     "make_transform_service",
+    "options_for",
 ]
 
 _log = Logger()
@@ -63,19 +68,25 @@ _T = TypeVar("_T")
 @implementer(IStreamServerEndpoint)
 class _ReportingEndpoint:
     """
-    An endpoint that logs where it listens, once it does.
+    An endpoint that logs where it listens, once it does and the reactor is
+    running.
     """
 
-    def __init__(self, endpoint: IStreamServerEndpoint, what: str) -> None:
+    def __init__(
+        self, endpoint: IStreamServerEndpoint, what: str, reactor: IReactorCore
+    ) -> None:
         self._endpoint = endpoint
         self._what = what
+        self._reactor = reactor
 
     def listen(self, protocolFactory: IProtocolFactory) -> Deferred[IListeningPort]:
         def listening(port: IListeningPort) -> IListeningPort:
-            _log.info(
+            address = format_address(port.getHost())
+            self._reactor.callWhenRunning(
+                _log.info,
                 "poetry: serving {what} on {address}",
                 what=self._what,
-                address=format_address(port.getHost()),
+                address=address,
             )
             return port
 
@@ -87,11 +98,12 @@ def listening_service(
 ) -> StreamServerEndpointService:
     """
     A service listening on the endpoint C{description} with C{factory}, which
-    logs C{poetry: serving WHAT on HOST:PORT} once listening.  Failing to
-    listen raises at start-up (L{strports.service}'s behaviour).
+    logs C{poetry: serving WHAT on HOST:PORT} once listening and the reactor
+    is running.  Failing to listen raises at start-up
+    (L{strports.service}'s behaviour).
     """
     service = strports.service(description, factory, reactor)
-    service.endpoint = _ReportingEndpoint(service.endpoint, what)
+    service.endpoint = _ReportingEndpoint(service.endpoint, what, reactor)
     return service
 
 
@@ -102,158 +114,186 @@ def _check(parse: Callable[[str], _T], value: str, option: str) -> _T:
         raise usage.UsageError(f"--{option}: {error}") from None
 
 
-_PORT_HELP = (
-    "a port number (on 127.0.0.1) or an endpoint description such as tcp:0 or "
-    "tcp:10000:interface=0.0.0.0"
+def _synopsis(command: Command) -> str:
+    parts = []
+    for option in command.options:
+        shown = (
+            f"--{option.name}" if option.flag else f"--{option.name} {option.metavar}"
+        )
+        if option.repeat:
+            shown = f"[{shown}]..."
+        elif not option.required:
+            shown = f"[{shown}]"
+        parts.append(shown)
+    return " ".join(parts)
+
+
+def options_for(command: Command, longdesc: str) -> type[usage.Options]:
+    """
+    A C{usage.Options} class for C{command}'s twistd plugin: every option of
+    the table as C{--NAME} (a positional argument of the command line too),
+    each value read by the option's parser in C{postOptions}, then
+    L{resolve} -- so every rule the command line enforces is enforced here,
+    with the same message after C{--NAME: }.
+    """
+    flags: list[list[str | None]] = []
+    parameters: list[list[str | None]] = []
+    namespace: dict[str, Any] = {}
+    for option in command.options:
+        if option.flag:
+            flags.append([option.name, None, option.full_help()])
+        elif option.repeat:
+            namespace[f"opt_{option.dest}"] = _appender(option.name)
+            namespace[f"opt_{option.dest}"].__doc__ = option.full_help()
+        else:
+            parameters.append([option.name, None, None, option.full_help()])
+
+    def postOptions(self: usage.Options) -> None:
+        for option in command.options:
+            parse = option.parse
+            if parse is None:
+                self[option.name] = bool(self[option.name])
+            elif option.repeat:
+                self[option.name] = [
+                    _check(parse, value, option.name)
+                    for value in self.get(option.name) or []
+                ] or None
+            elif self[option.name] is not None:
+                self[option.name] = _check(parse, self[option.name], option.name)
+        try:
+            resolve(command, self)
+        except ValueError as error:
+            raise usage.UsageError(str(error)) from None
+
+    namespace.update(
+        synopsis=_synopsis(command),
+        longdesc=longdesc,
+        optFlags=flags,
+        optParameters=parameters,
+        postOptions=postOptions,
+        __doc__=f"Options of C{{twistd {command.tapname}}}, from the option "
+        f"table's L{{{command.name}<poetry._options>}} command.",
+    )
+    name = "".join(part.title() for part in (command.tapname or "").split("-"))
+    return type(f"{name}Options", (usage.Options,), namespace)
+
+
+def _appender(name: str) -> Callable[[usage.Options, str], None]:
+    def append(self: usage.Options, value: str) -> None:
+        self.setdefault(name, [])
+        self[name].append(value)
+
+    return append
+
+
+ServerOptions = options_for(
+    SERVE,
+    "Serve poems with the poetry protocol (the whole poem, then close): give "
+    "--poem once per poem and --port as many times, or not at all. The "
+    "actual listening address of each is logged as "
+    "'poetry: serving POEM on HOST:PORT'.",
 )
+"""
+Options of C{twistd poetry-server}: those of C{python -m poetry serve}.
+"""
+
+TransformOptions = options_for(
+    TRANSFORM_SERVER,
+    "Serve the transform service (one netstring NAME.POEM in, one out). The "
+    "actual listening address is logged as "
+    "'poetry: serving transforms on HOST:PORT'.",
+)
+"""
+Options of C{twistd poetry-transform}: those of C{python -m poetry
+transform-server}.
+"""
+
+ProxyOptions = options_for(
+    PROXY,
+    "A caching proxy for one poetry server, optionally transforming the "
+    "poem. The actual listening address is logged as "
+    "'poetry: serving proxy for UPSTREAM on HOST:PORT'.",
+)
+"""
+Options of C{twistd poetry-proxy}: those of C{python -m poetry proxy}, with
+the upstream server given as C{--upstream}.
+"""
 
 
-class ServerOptions(usage.Options):
-    """
-    Options of C{twistd poetry-server}.
-    """
-
-    synopsis = "--poem POEM [--port PORT] [--slow [--chunk-size N] [--delay SECONDS]]"
-    longdesc = (
-        "Serve a poem with the poetry protocol (the whole poem, then close). "
-        "The actual listening address is logged as "
-        "'poetry: serving POEM on HOST:PORT'."
-    )
-    optFlags: ClassVar[list[list[str | None]]] = [
-        ["slow", None, "send the poem a chunk at a time"]
-    ]
-    optParameters: ClassVar[list[list[str | None]]] = [
-        ["port", None, DEFAULT_LISTEN, _PORT_HELP],
-        ["poem", None, None, "a bundled poem's name or a file path (required)"],
-        ["chunk-size", None, "10", "with --slow: bytes per chunk"],
-        ["delay", None, "0.7", "with --slow: seconds between chunks"],
-    ]
-
-    def postOptions(self) -> None:
-        if self["poem"] is None:
-            raise usage.UsageError(
-                "--poem is required: a bundled poem's name or a file path"
-            )
-        self["poem"] = _check(parse_poem, self["poem"], "poem")
-        self["port"] = _check(parse_listen, self["port"], "port")
-        self["chunk-size"] = _check(
-            parse_positive_int, self["chunk-size"], "chunk-size"
-        )
-        self["delay"] = _check(parse_non_negative_float, self["delay"], "delay")
-
-
-def make_server_service(options: ServerOptions, reactor: IReactorCore) -> IService:
-    """
-    The poetry server service for C{twistd poetry-server}.
-    """
-    from poetry._cli._serve import make_factory
-
-    source: PoemSource = options["poem"]
-    factory = make_factory(
-        IReactorTime(reactor),
-        source.poem,
-        slow=bool(options["slow"]),
-        chunk_size=options["chunk-size"],
-        delay=options["delay"],
-    )
-    return listening_service(options["port"], factory, reactor, source.label)
-
-
-class TransformOptions(usage.Options):
-    """
-    Options of C{twistd poetry-transform}.
-    """
-
-    synopsis = "[--port PORT] [--idle-timeout SECONDS] [--max-length BYTES]"
-    longdesc = (
-        "Serve the transform service (one netstring NAME.POEM in, one out). "
-        "The actual listening address is logged as "
-        "'poetry: serving transforms on HOST:PORT'."
-    )
-    optParameters: ClassVar[list[list[str | None]]] = [
-        ["port", None, DEFAULT_LISTEN, _PORT_HELP],
-        ["idle-timeout", None, "30", "seconds a client may take to send a request"],
-        ["max-length", None, "99999", "the longest request accepted, in bytes"],
-    ]
-
-    def postOptions(self) -> None:
-        self["port"] = _check(parse_listen, self["port"], "port")
-        self["idle-timeout"] = _check(
-            parse_positive_float, self["idle-timeout"], "idle-timeout"
-        )
-        self["max-length"] = _check(
-            parse_positive_int, self["max-length"], "max-length"
-        )
-
-
-def make_transform_service(
-    options: TransformOptions, reactor: IReactorCore
+def _listening(
+    reactor: IReactorCore, specs: list[tuple[str, str, IProtocolFactory]]
 ) -> IService:
+    """
+    One listening service per C{(what, endpoint description, factory)}, in
+    one service when there are several.
+    """
+    services = [
+        listening_service(description, factory, reactor, what)
+        for what, description, factory in specs
+    ]
+    if len(services) == 1:
+        return services[0]
+    parent = MultiService()
+    for service in services:
+        service.setServiceParent(parent)
+    return parent
+
+
+def make_server_service(
+    options: usage.Options, reactor: IReactorCore, stdin: IO[bytes] | None = None
+) -> IService:
+    """
+    The poetry server service for C{twistd poetry-server}: one listening
+    service per poem.
+
+    @param stdin: where a poem given as C{-} is read (default: standard
+        input).
+    """
+    stream = sys.stdin.buffer if stdin is None else stdin
+    sources: list[PoemSource] = options["poem"]
+    clock = IReactorTime(reactor)
+    specs = [
+        (
+            source.label,
+            port,
+            make_server_factory(
+                clock,
+                source.read(stream),
+                slow=options["slow"],
+                chunk_size=options["chunk-size"],
+                delay=options["delay"],
+            ),
+        )
+        for source, port in zip(sources, options["port"], strict=True)
+    ]
+    return _listening(reactor, specs)
+
+
+def make_transform_service(options: usage.Options, reactor: IReactorCore) -> IService:
     """
     The transform service for C{twistd poetry-transform}.
     """
-    from poetry.transform import TransformServerFactory, TransformService
-
-    factory = TransformServerFactory(
-        TransformService(),
+    factory = make_transform_factory(
         IReactorTime(reactor),
         max_length=options["max-length"],
         idle_timeout=options["idle-timeout"],
     )
-    return listening_service(options["port"], factory, reactor, "transforms")
-
-
-class ProxyOptions(usage.Options):
-    """
-    Options of C{twistd poetry-proxy}.
-    """
-
-    synopsis = (
-        "--upstream [HOST:]PORT [--port PORT] [--ttl SECONDS] "
-        "[--transform [HOST:]PORT:NAME] [--upstream-timeout SECONDS]"
+    return _listening(
+        reactor, [("transforms", port, factory) for port in options["port"]]
     )
-    longdesc = (
-        "A caching proxy for one poetry server, optionally transforming the "
-        "poem. The actual listening address is logged as "
-        "'poetry: serving proxy for UPSTREAM on HOST:PORT'."
-    )
-    optParameters: ClassVar[list[list[str | None]]] = [
-        ["upstream", None, None, "[HOST:]PORT of the poetry server (required)"],
-        ["port", None, DEFAULT_LISTEN, _PORT_HELP],
-        ["ttl", None, None, "seconds a poem stays cached; 0 disables (default 300)"],
-        ["transform", None, None, "[HOST:]PORT:NAME of a transform to apply"],
-        ["upstream-timeout", None, None, "seconds allowed per upstream fetch (30)"],
-    ]
-
-    def postOptions(self) -> None:
-        if self["upstream"] is None:
-            raise usage.UsageError("--upstream is required: [HOST:]PORT")
-        self["upstream"] = _check(parse_address, self["upstream"], "upstream")
-        self["port"] = _check(parse_listen, self["port"], "port")
-        if self["ttl"] is not None:
-            self["ttl"] = _check(parse_non_negative_float, self["ttl"], "ttl")
-        if self["transform"] is not None:
-            self["transform"] = _check(
-                parse_transform_target, self["transform"], "transform"
-            )
-        if self["upstream-timeout"] is not None:
-            self["upstream-timeout"] = _check(
-                parse_positive_float, self["upstream-timeout"], "upstream-timeout"
-            )
 
 
-def make_proxy_service(options: ProxyOptions, reactor: IReactorCore) -> IService:
+def make_proxy_service(options: usage.Options, reactor: IReactorCore) -> IService:
     """
     The caching proxy service for C{twistd poetry-proxy}.
     """
-    from poetry._cli._proxy import make_factory
-
     upstream: Address = options["upstream"]
-    factory = make_factory(
+    factory = make_proxy_factory(
         IReactorTCP(reactor),
         upstream,
         ttl=options["ttl"],
         transform=options["transform"],
         upstream_timeout=options["upstream-timeout"],
     )
-    return listening_service(options["port"], factory, reactor, f"proxy for {upstream}")
+    what = f"proxy for {upstream}"
+    return _listening(reactor, [(what, port, factory) for port in options["port"]])

@@ -18,12 +18,13 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
     IReactorTCP,
     IReactorTime,
+    IStreamClientEndpoint,
 )
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from poetry._attempt import ClientAttempt, check_timeout, connect
+from poetry._attempt import ClientAttempt, check_timeout, connect, connect_endpoint
 
 __all__ = [
     "PoemResult",
@@ -32,6 +33,7 @@ __all__ = [
     "PoetryClientProtocol",
     "get_poems",
     "get_poetry",
+    "get_poetry_at",
 ]
 
 _log = Logger()
@@ -166,18 +168,42 @@ def get_poetry(
     @raise TypeError: if C{reactor} does not provide L{IReactorTime}.
     @raise ValueError: if C{timeout} is negative or not a number.
 
-    @return: a L{Deferred} that fires with the poem on a clean close (an
-        empty poem is valid), or fails with: L{ConnectionRefusedError} when
-        nothing listens (other connection failures keep their own
-        L{ConnectError} subclass); L{PoemTruncated} when the connection is lost
-        uncleanly; L{PoemTimeout}; L{CancelledError} when cancelled (which
-        stops the connection attempt or aborts the connection).
+    @return: a L{Deferred} that fires with the poem on a clean close (an empty
+        poem is valid), or fails with:
+        L{ConnectionRefusedError<twisted.internet.error.ConnectionRefusedError>}
+        when nothing listens (other connection failures keep their own
+        L{ConnectError<twisted.internet.error.ConnectError>} subclass);
+        L{PoemTruncated} when the connection is lost uncleanly; L{PoemTimeout};
+        L{CancelledError<twisted.internet.defer.CancelledError>} when cancelled
+        (which stops the connection attempt or aborts the connection).
     """
     if not IReactorTime.providedBy(reactor):
         raise TypeError("get_poetry needs a reactor that also provides IReactorTime")
     check_timeout(timeout)
     fetch = _PoemFetch(reactor, timeout, progress)
     return connect(reactor, host, port, fetch, timeout)
+
+
+def get_poetry_at(
+    endpoint: IStreamClientEndpoint,
+    clock: IReactorTime,
+    *,
+    timeout: float | None = None,
+    progress: Progress | None = None,
+) -> Deferred[bytes]:
+    """
+    Fetch one poem from the poetry server at C{endpoint}: any client
+    endpoint, such as one that
+    L{clientFromString<twisted.internet.endpoints.clientFromString>} makes
+    of C{unix:/tmp/poetry.sock}.  Otherwise as L{get_poetry}.
+
+    @param clock: times C{timeout}.
+    @return: as L{get_poetry}'s; a failure to connect is the endpoint's.
+    @raise ValueError: if C{timeout} is negative or not a number.
+    """
+    check_timeout(timeout)
+    fetch = _PoemFetch(clock, timeout, progress)
+    return connect_endpoint(endpoint, fetch, timeout)
 
 
 @attrs.frozen
@@ -216,7 +242,7 @@ def get_poems(
     one L{PoemResult} per address, in the order given -- even an address for
     which C{connectTCP} itself raised gets its L{PoemResult} carrying that
     error.  Cancelling the L{Deferred} cancels every fetch still running;
-    those are reported with L{CancelledError}.
+    those are reported with L{CancelledError<twisted.internet.defer.CancelledError>}.
 
     @param timeout: as for L{get_poetry}, applied to each fetch.
     @param progress: if given, called with C{(index, bytes_so_far)} as data

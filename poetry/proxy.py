@@ -37,10 +37,15 @@ from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from poetry._address import describe_address
 from poetry.client import get_poetry
+from poetry.transform import check_transform_name
 from poetry.transform import transform as _transform
 
 __all__ = [
+    "DEFAULT_TRANSFORM_TIMEOUT",
+    "DEFAULT_TTL",
+    "DEFAULT_UPSTREAM_TIMEOUT",
     "Fetched",
     "PoemCache",
     "PoetryProxyFactory",
@@ -48,6 +53,21 @@ __all__ = [
 ]
 
 _log = Logger()
+
+DEFAULT_TTL = 300.0
+"""
+Seconds a fetched poem is served from the cache, by default.
+"""
+
+DEFAULT_UPSTREAM_TIMEOUT = 30.0
+"""
+Seconds allowed for an upstream fetch, by default.
+"""
+
+DEFAULT_TRANSFORM_TIMEOUT = 30.0
+"""
+Seconds allowed for the transform of a fetched poem, by default.
+"""
 
 
 @attrs.frozen
@@ -237,7 +257,7 @@ class PoetryProxyProtocol(Protocol):
             return
         _log.info(
             "Aborting the connection to {peer}: no poem to serve ({why})",
-            peer=self._peer,
+            peer=describe_address(self._peer),
             why=reason.getErrorMessage(),
         )
         assert self.transport is not None
@@ -249,7 +269,7 @@ class PoetryProxyProtocol(Protocol):
         if waiting is not None:
             _log.info(
                 "Client {peer} left before the poem arrived",
-                peer=self._peer,
+                peer=describe_address(self._peer),
             )
             waiting.cancel()
 
@@ -303,10 +323,10 @@ class PoetryProxyFactory(ServerFactory[PoetryProxyProtocol]):
         upstream_host: str,
         upstream_port: int,
         *,
-        ttl: float = 300.0,
+        ttl: float = DEFAULT_TTL,
         transform: tuple[str, int, str] | None = None,
-        upstream_timeout: float | None = 30.0,
-        transform_timeout: float | None = 30.0,
+        upstream_timeout: float | None = DEFAULT_UPSTREAM_TIMEOUT,
+        transform_timeout: float | None = DEFAULT_TRANSFORM_TIMEOUT,
     ) -> None:
         """
         @param reactor: provides L{IReactorTCP} and L{IReactorTime}; used to
@@ -324,7 +344,7 @@ class PoetryProxyFactory(ServerFactory[PoetryProxyProtocol]):
         @raise TypeError: if C{reactor} does not provide L{IReactorTime}.
         @raise ValueError: if C{ttl} is negative or NaN, a timeout is not
             positive, or C{transform} is not C{(str, int, name)} with a name
-            the transform client can send (non-empty ASCII without C{.}).
+            that passes L{poetry.transform.check_transform_name}.
         """
         if not IReactorTime.providedBy(reactor):
             raise TypeError(
@@ -350,18 +370,19 @@ class PoetryProxyFactory(ServerFactory[PoetryProxyProtocol]):
         """
         Get the poem for the client at C{peer}, logging how it is served.
         """
+        shown = describe_address(peer)
         if self.cache.cached() is not None:
-            _log.info("Serving {peer} from the cache", peer=peer)
+            _log.info("Serving {peer} from the cache", peer=shown)
         elif self.cache.fetching:
             _log.info(
                 "{peer} joins the fetch in flight ({waiting} already waiting)",
-                peer=peer,
+                peer=shown,
                 waiting=self.cache.waiting,
             )
         else:
             _log.info(
                 "Cache miss for {peer}: fetching from {host}:{port}",
-                peer=peer,
+                peer=shown,
                 host=self.upstream_host,
                 port=self.upstream_port,
             )
@@ -433,15 +454,11 @@ def _check_transform(transform: tuple[str, int, str]) -> None:
         raise ValueError(
             f"transform must be (host, port, name), not {transform!r}"
         ) from None
-    if (
-        not isinstance(host, str)
-        or not isinstance(port, int)
-        or not isinstance(name, str)
-        or not name
-        or "." in name
-        or not name.isascii()
-    ):
+    if not isinstance(host, str) or not isinstance(port, int):
         raise ValueError(
-            "transform must be (host: str, port: int, name: str) with a "
-            f"non-empty ASCII name without '.', not {transform!r}"
+            f"transform must be (host: str, port: int, name: str), not {transform!r}"
         )
+    try:
+        check_transform_name(name)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"transform {transform!r}: {error}") from None

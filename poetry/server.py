@@ -16,7 +16,11 @@ from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from poetry._address import describe_address
+
 __all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_DELAY",
     "PoetryServerFactory",
     "PoetryServerProtocol",
     "SlowPoetryServerFactory",
@@ -24,6 +28,16 @@ __all__ = [
 ]
 
 _log = Logger()
+
+DEFAULT_CHUNK_SIZE = 10
+"""
+The slow server's default: bytes sent at each tick.
+"""
+
+DEFAULT_DELAY = 0.7
+"""
+The slow server's default: seconds between two chunks.
+"""
 
 
 def _require_bytes(poem: object) -> bytes:
@@ -115,7 +129,7 @@ class SlowPoetryServerProtocol(Protocol):
             self._pending = None
             _log.info(
                 "Client {peer} left after {sent} of {total} bytes",
-                peer=self._peer,
+                peer=describe_address(self._peer),
                 sent=self._offset,
                 total=len(self.factory.poem),
             )
@@ -138,8 +152,8 @@ class SlowPoetryServerFactory(ServerFactory[SlowPoetryServerProtocol]):
         self,
         poem: bytes,
         clock: IReactorTime,
-        chunk_size: int = 10,
-        delay: float = 0.7,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        delay: float = DEFAULT_DELAY,
     ) -> None:
         chunk_size = operator.index(chunk_size)
         if chunk_size < 1:

@@ -25,7 +25,6 @@ from enum import Enum, auto
 from typing import TypeAlias
 
 import attrs
-from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.defer import TimeoutError as DeferredTimeoutError
 from twisted.internet.interfaces import (
@@ -33,15 +32,24 @@ from twisted.internet.interfaces import (
     IDelayedCall,
     IReactorTCP,
     IReactorTime,
+    IStreamClientEndpoint,
 )
 from twisted.internet.protocol import Factory, connectionDone
 from twisted.logger import Logger
 from twisted.protocols.basic import NetstringReceiver
 from twisted.python.failure import Failure
 
-from poetry._attempt import ClientAttempt, abort_connection, check_timeout, connect
+from poetry._address import describe_address, describe_bytes
+from poetry._attempt import (
+    ClientAttempt,
+    abort_connection,
+    check_timeout,
+    connect,
+    connect_endpoint,
+)
 
 __all__ = [
+    "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_MAX_LENGTH",
     "MAX_REPLY_LENGTH",
     "MalformedReply",
@@ -55,7 +63,9 @@ __all__ = [
     "TransformService",
     "TransformTimeout",
     "UnknownTransform",
+    "check_transform_name",
     "transform",
+    "transform_at",
 ]
 
 _log = Logger()
@@ -64,6 +74,12 @@ DEFAULT_MAX_LENGTH = 99_999
 """
 The default limit on a request's netstring payload (C{NAME.POEM}), in bytes:
 Twisted's L{NetstringReceiver.MAX_LENGTH}.
+"""
+
+DEFAULT_IDLE_TIMEOUT = 30.0
+"""
+The default number of seconds a client of the transform server may take to
+send a complete request.
 """
 
 MAX_REPLY_LENGTH = 1_000_000
@@ -81,6 +97,30 @@ fires with it.
 """
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def check_transform_name(name: object) -> str:
+    """
+    The one rule for a transform's name, wherever a name is given (to
+    L{TransformService.register}, to the client L{transform}, to
+    L{poetry.proxy.PoetryProxyFactory}, on the command line): 1 to 64 ASCII
+    letters, digits, C{-} or C{_}.  So a name never holds the C{.} that ends
+    it on the wire, and every name a client may send is one a service may
+    register.
+
+    @return: C{name}.
+    @raise TypeError: if C{name} is not a L{str}.
+    @raise ValueError: if it breaks the rule; the message names it.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"a transform name must be str, not {type(name).__name__}")
+    if not _NAME.fullmatch(name):
+        raise ValueError(
+            f"bad transform name {name!r}: a transform name is 1 to 64 ASCII "
+            "letters, digits, '-' or '_'"
+        )
+    return name
+
 
 # Longest part of a rejected name or request shown in a log line.
 _SHOWN = 40
@@ -286,8 +326,7 @@ class TransformService:
         """
         Register C{func} under C{name}.
 
-        @param name: 1 to 64 ASCII letters, digits, C{-} or C{_} (so never a
-            C{.}, which separates the name from the poem on the wire).
+        @param name: a name that passes L{check_transform_name}.
         @param func: takes the poem, returns the new poem as L{bytes} or a
             L{Deferred} that fires with it.  An exception, a failed
             L{Deferred} or a result that is not L{bytes} fails the request.
@@ -295,11 +334,10 @@ class TransformService:
 
         @raise ValueError: if C{name} is not a valid name or is taken.
         """
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise ValueError(
-                f"a transform name is 1 to 64 ASCII letters, digits, '-' or '_', "
-                f"not {name!r}"
-            )
+        try:
+            check_transform_name(name)
+        except TypeError as error:
+            raise ValueError(str(error)) from None
         key = name.encode("ascii")
         if key in self._entries:
             raise ValueError(f"a transform named {name!r} is already registered")
@@ -348,18 +386,11 @@ class TransformService:
 # The server
 
 
-def _describe(address: IAddress) -> str:
-    if isinstance(address, IPv6Address):
-        return f"[{address.host}]:{address.port}"
-    if isinstance(address, IPv4Address):
-        return f"{address.host}:{address.port}"
-    return str(address)
+_describe = describe_address
 
 
 def _shown(data: bytes) -> str:
-    if len(data) > _SHOWN:
-        return f"{data[:_SHOWN]!r}..."
-    return repr(data)
+    return describe_bytes(data, _SHOWN)
 
 
 def _error_name(failure: Failure) -> str:
@@ -639,7 +670,7 @@ class TransformServerFactory(Factory[TransformServerProtocol]):
         clock: IReactorTime,
         *,
         max_length: int = DEFAULT_MAX_LENGTH,
-        idle_timeout: float = 30.0,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     ) -> None:
         if isinstance(max_length, bool) or not isinstance(max_length, int):
             raise TypeError(f"max_length must be an int, not {max_length!r}")
@@ -789,26 +820,27 @@ def transform(
     C{name} to C{poem}.
 
     @param reactor: provides L{IReactorTCP} and L{IReactorTime}.
-    @param name: the transform's name: ASCII, not empty, no C{.}.
+    @param name: the transform's name (see L{check_transform_name}).
     @param timeout: if given, fail with L{TransformTimeout} when no complete
         reply has arrived after this many seconds of C{reactor}'s time,
         whether still connecting or waiting; the connection attempt is
         stopped or the connection aborted, and no call is left pending.
 
-    @return: a L{Deferred} that fires with the transformed poem once the
-        server has sent exactly one netstring (of at most
-        L{MAX_REPLY_LENGTH} bytes) and closed, or fails with: L{NoReply} when
-        the server closes without replying (which is how it rejects a bad
-        request); L{MalformedReply}; L{TrailingData} when more follows the
-        reply; L{TransformTimeout}; L{ConnectionRefusedError} when nothing
-        listens (other connection failures keep their own L{ConnectError}
-        subclass); L{CancelledError} when cancelled (which stops the
-        connection attempt or aborts the connection).
+    @return: a L{Deferred} that fires with the transformed poem once the server
+        has sent exactly one netstring (of at most L{MAX_REPLY_LENGTH} bytes)
+        and closed, or fails with: L{NoReply} when the server closes without
+        replying (which is how it rejects a bad request); L{MalformedReply};
+        L{TrailingData} when more follows the reply; L{TransformTimeout};
+        L{ConnectionRefusedError<twisted.internet.error.ConnectionRefusedError>}
+        when nothing listens (other connection failures keep their own
+        L{ConnectError<twisted.internet.error.ConnectError>} subclass);
+        L{CancelledError<twisted.internet.defer.CancelledError>} when cancelled
+        (which stops the connection attempt or aborts the connection).
 
     @raise TypeError: if C{reactor} does not provide L{IReactorTime}, or
         C{name} is not L{str} or C{poem} not L{bytes}.
-    @raise ValueError: if C{name} cannot be sent (empty, not ASCII, or
-        containing a C{.}) or C{timeout} is negative or not a number.
+    @raise ValueError: if C{name} breaks L{check_transform_name}'s rule or
+        C{timeout} is negative or not a number.
     """
     if not IReactorTime.providedBy(reactor):
         raise TypeError("transform needs a reactor that also provides IReactorTime")
@@ -818,13 +850,34 @@ def transform(
     return connect(reactor, host, port, attempt, timeout)
 
 
+def transform_at(
+    endpoint: IStreamClientEndpoint,
+    clock: IReactorTime,
+    name: str,
+    poem: bytes,
+    *,
+    timeout: float | None = None,
+) -> Deferred[bytes]:
+    """
+    Ask the transform server at C{endpoint} (any client endpoint, such as
+    one L{clientFromString<twisted.internet.endpoints.clientFromString>}
+    makes of C{unix:/tmp/transform.sock}) to apply the transform C{name} to
+    C{poem}.  Otherwise as L{transform}.
+
+    @param clock: times C{timeout}.
+    @return: as L{transform}'s; a failure to connect is the endpoint's.
+    @raise TypeError: if C{name} is not L{str} or C{poem} not L{bytes}.
+    @raise ValueError: as L{transform}.
+    """
+    check_timeout(timeout)
+    request = _encode_request(name, poem)
+    return connect_endpoint(
+        endpoint, _TransformAttempt(clock, timeout, request), timeout
+    )
+
+
 def _encode_request(name: str, poem: bytes) -> bytes:
-    if not isinstance(name, str):
-        raise TypeError(f"a transform name must be str, not {type(name).__name__}")
+    check_transform_name(name)
     if not isinstance(poem, bytes):
         raise TypeError(f"a poem must be bytes, not {type(poem).__name__}")
-    if not name or "." in name or not name.isascii():
-        raise ValueError(
-            f"a transform name must be non-empty ASCII without '.', not {name!r}"
-        )
     return name.encode("ascii") + b"." + poem

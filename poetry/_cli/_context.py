@@ -6,11 +6,11 @@ are shown to the user.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import IO, Any
 
 import attrs
-from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.error import (
     ConnectError,
@@ -18,8 +18,10 @@ from twisted.internet.error import (
     DNSLookupError,
     TimeoutError,
 )
-from twisted.internet.interfaces import IAddress, IReactorCore
+from twisted.internet.interfaces import IReactorCore
 from twisted.python.failure import Failure
+
+from poetry._values import format_address
 
 __all__ = [
     "Cleanup",
@@ -47,6 +49,8 @@ class Context:
     @ivar stderr_is_tty: whether to show a progress display on C{stderr}.
     @ivar on_shutdown: registers a L{Cleanup} to run when the process is asked
         to stop (SIGINT, SIGTERM, or the reactor stopping).
+    @ivar stdin: binary standard input, where a poem given as C{-} is read
+        when the command runs (empty unless given).
     @ivar stdout_closed: whether standard output's reader went away (as
         C{head} does); from then on output is dropped quietly.
     """
@@ -55,6 +59,7 @@ class Context:
     stderr: IO[str]
     stderr_is_tty: bool
     on_shutdown: Callable[[Cleanup], None]
+    stdin: IO[bytes] = attrs.field(factory=io.BytesIO)
     stdout_closed: bool = attrs.field(default=False, init=False)
 
     def say(self, line: str) -> None:
@@ -94,22 +99,6 @@ def shutdown_registrar(reactor: IReactorCore) -> Callable[[Cleanup], None]:
         reactor.addSystemEventTrigger("before", "shutdown", cleanup)
 
     return register
-
-
-def format_address(address: IAddress) -> str:
-    """
-    Show a listening or connected address the way the command line takes
-    it: C{HOST:PORT}, C{[IPV6]:PORT}, or C{unix:PATH}.
-    """
-    if isinstance(address, IPv6Address):
-        return f"[{address.host}]:{address.port}"
-    if isinstance(address, IPv4Address):
-        return f"{address.host}:{address.port}"
-    if isinstance(address, UNIXAddress):
-        name = address.name
-        shown = "" if name is None else name.decode("utf-8", "replace")
-        return f"unix:{shown}"
-    return str(address)
 
 
 def describe_failure(failure: Failure) -> str:

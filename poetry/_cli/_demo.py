@@ -1,19 +1,12 @@
 """
-C{demo}: the whole poetry system in one process, with no flags needed.
-
-A slow server, a transform server and a caching proxy (transforming through
-the transform server) listen on free ports of 127.0.0.1; poems are fetched
-concurrently, directly from the slow server and several times at once
-through the proxy, then once more through the proxy (from its cache).  The
-poems and a one-line summary per fetch are printed; the exit status is 0 if
-every fetch succeeded.
+C{demo}: the whole poetry system in one process, with no flags needed.  Its
+options are L{poetry._options.DEMO}.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
 
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
@@ -24,99 +17,25 @@ from twisted.internet.interfaces import (
     IReactorTime,
 )
 
-from poetry import poems
 from poetry._cli._context import Context, format_address
 from poetry._cli._fetch import FetchBatch, FetchOutcome, fetch_many
 from poetry._cli._listen import ListenFailed, listen_all, stop_all
-from poetry._cli._parsing import (
-    DEFAULT_LISTEN,
-    Address,
-    PoemSource,
-    argument_type,
-    parse_non_negative_float,
-    parse_poem,
-    parse_positive_float,
-    parse_positive_int,
-    parse_transform_name,
-)
 from poetry._cli._progress import FetchDisplay, make_display
+from poetry._values import DEFAULT_LISTEN, Address, PoemSource, Target
 from poetry.proxy import PoetryProxyFactory
 from poetry.server import SlowPoetryServerFactory, SlowPoetryServerProtocol
 from poetry.transform import TransformServerFactory, TransformService
 
-__all__ = ["add_parser", "run"]
+__all__ = ["DESCRIPTION", "run"]
 
-DEFAULT_POEM = "lighthouse"
-DEFAULT_CHUNK_SIZE = 20
-DEFAULT_DELAY = 0.1
-DEFAULT_CLIENTS = 3
-DEFAULT_TRANSFORM = "cummingsify"
-DEFAULT_TIMEOUT = 60.0
-
-
-def add_parser(
-    subparsers: Any, parents: list[argparse.ArgumentParser]
-) -> argparse.ArgumentParser:
-    """
-    Add the C{demo} subcommand to C{subparsers}.
-    """
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "demo",
-        parents=parents,
-        help="run the whole poetry system in one process (no flags needed)",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
-    )
-    parser.add_argument(
-        "--poem",
-        type=argument_type(parse_poem),
-        metavar="POEM",
-        help=f"the poem the slow server serves (default: {DEFAULT_POEM})",
-    )
-    parser.add_argument(
-        "--chunk-size",
-        type=argument_type(parse_positive_int),
-        default=DEFAULT_CHUNK_SIZE,
-        metavar="N",
-        help=f"bytes per chunk of the slow server (default: {DEFAULT_CHUNK_SIZE})",
-    )
-    parser.add_argument(
-        "--delay",
-        type=argument_type(parse_non_negative_float),
-        default=DEFAULT_DELAY,
-        metavar="SECONDS",
-        help=f"seconds between chunks (default: {DEFAULT_DELAY})",
-    )
-    parser.add_argument(
-        "--clients",
-        type=argument_type(parse_positive_int),
-        default=DEFAULT_CLIENTS,
-        metavar="N",
-        help=f"concurrent fetches through the proxy (default: {DEFAULT_CLIENTS})",
-    )
-    parser.add_argument(
-        "--transform",
-        type=argument_type(parse_transform_name),
-        default=DEFAULT_TRANSFORM,
-        metavar="NAME",
-        help=f"the transform the proxy applies (default: {DEFAULT_TRANSFORM})",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=argument_type(parse_positive_float),
-        default=DEFAULT_TIMEOUT,
-        metavar="SECONDS",
-        help=f"give up on a fetch after this long (default: {DEFAULT_TIMEOUT:g})",
-    )
-    parser.set_defaults(run=run, check=check)
-    return parser
-
-
-def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """
-    Fill in the default poem.
-    """
-    if args.poem is None:
-        args.poem = PoemSource(DEFAULT_POEM, poems.load(DEFAULT_POEM))
+DESCRIPTION = """\
+A slow server, a transform server and a caching proxy (transforming through
+the transform server) listen on free ports of 127.0.0.1; poems are fetched
+concurrently, directly from the slow server and several times at once
+through the proxy, then once more through the proxy (from its cache).  The
+poems and a one-line summary per fetch are printed; the exit status is 0 if
+every fetch succeeded.
+"""
 
 
 class _CountingSlowFactory(SlowPoetryServerFactory):
@@ -147,7 +66,8 @@ async def run(reactor: IReactorTCP, args: argparse.Namespace, context: Context) 
     """
     clock = IReactorTime(reactor)
     source: PoemSource = args.poem
-    slow = _CountingSlowFactory(source.poem, clock, args.chunk_size, args.delay)
+    poem = source.read(context.stdin)
+    slow = _CountingSlowFactory(poem, clock, args.chunk_size, args.delay)
     transforms = TransformServerFactory(TransformService(), clock)
     try:
         [slow_port, transform_port] = await listen_all(
@@ -231,8 +151,8 @@ async def run(reactor: IReactorTCP, args: argparse.Namespace, context: Context) 
     outcomes = first + second
     _show(context, outcomes)
     context.say(
-        f"poetry: the slow server was connected to {slow.connections} time(s) for "
-        f"{len(outcomes)} fetches"
+        f"poetry: the slow server was connected to {_times(slow.connections)} "
+        f"for {_count(len(outcomes), 'fetch', 'fetches')}"
     )
     closing = stop_ports()
     if closing is not None:
@@ -242,7 +162,7 @@ async def run(reactor: IReactorTCP, args: argparse.Namespace, context: Context) 
 
 async def _fetch(
     reactor: IReactorTCP,
-    targets: Sequence[tuple[str, Address]],
+    targets: Sequence[tuple[str, Target]],
     display: FetchDisplay,
     timeout: float,
     current: list[FetchBatch],
@@ -275,3 +195,11 @@ def _show(context: Context, outcomes: list[FetchOutcome]) -> None:
     context.say("poetry: summary")
     for outcome in outcomes:
         context.say(f"  {outcome.summary()}")
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def _times(number: int) -> str:
+    return {1: "once", 2: "twice"}.get(number, f"{number} times")

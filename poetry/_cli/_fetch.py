@@ -13,11 +13,58 @@ from twisted.internet.interfaces import IReactorTCP, IReactorTime
 from twisted.python.failure import Failure
 
 from poetry._cli._context import describe_failure
-from poetry._cli._parsing import Address
 from poetry._cli._progress import FetchDisplay
-from poetry.client import get_poetry
+from poetry._values import Address, Target, client_endpoint
+from poetry.client import get_poetry, get_poetry_at
+from poetry.transform import transform, transform_at
 
-__all__ = ["FetchBatch", "FetchOutcome", "fetch_many"]
+__all__ = [
+    "FetchBatch",
+    "FetchOutcome",
+    "fetch_many",
+    "fetch_poem",
+    "request_transform",
+]
+
+
+def fetch_poem(
+    reactor: IReactorTCP,
+    target: Target,
+    *,
+    timeout: float | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Deferred[bytes]:
+    """
+    Fetch a poem from C{target}: over TCP with L{get_poetry} for an
+    L{Address}, else through the endpoint the description makes.
+    """
+    if isinstance(target, Address):
+        return get_poetry(
+            reactor, target.host, target.port, timeout=timeout, progress=progress
+        )
+    endpoint = client_endpoint(reactor, target)
+    return get_poetry_at(
+        endpoint, IReactorTime(reactor), timeout=timeout, progress=progress
+    )
+
+
+def request_transform(
+    reactor: IReactorTCP,
+    target: Target,
+    name: str,
+    poem: bytes,
+    *,
+    timeout: float | None = None,
+) -> Deferred[bytes]:
+    """
+    Ask the transform server at C{target} to transform C{poem}: over TCP
+    with L{transform} for an L{Address}, else through the endpoint the
+    description makes.
+    """
+    if isinstance(target, Address):
+        return transform(reactor, target.host, target.port, name, poem, timeout=timeout)
+    endpoint = client_endpoint(reactor, target)
+    return transform_at(endpoint, IReactorTime(reactor), name, poem, timeout=timeout)
 
 
 @attrs.frozen
@@ -35,7 +82,7 @@ class FetchOutcome:
     """
 
     label: str
-    address: Address
+    address: Target
     poem: bytes | None
     failure: Failure | None
     received: int
@@ -78,7 +125,7 @@ class FetchBatch:
     def cancel(self) -> None:
         """
         Cancel every fetch still running; each ends as failed with
-        L{CancelledError}.
+        L{CancelledError<twisted.internet.defer.CancelledError>}.
         """
         for fetch in list(self._pending):
             fetch.cancel()
@@ -86,7 +133,7 @@ class FetchBatch:
 
 def fetch_many(
     reactor: IReactorTCP,
-    targets: Sequence[tuple[str, Address]],
+    targets: Sequence[tuple[str, Target]],
     display: FetchDisplay,
     *,
     timeout: float | None = None,
@@ -116,16 +163,14 @@ def fetch_many(
             received[0] = count
             display.update(row, count)
 
-        fetch = get_poetry(
-            reactor, address.host, address.port, timeout=timeout, progress=progress
-        )
+        fetch = fetch_poem(reactor, address, timeout=timeout, progress=progress)
         pending.append(fetch)
 
         def ended(
             result: bytes | Failure,
             index: int = index,
             label: str = label,
-            address: Address = address,
+            address: Target = address,
             row: int = row,
             received: list[int] = received,
             started: float = started,

@@ -1,5 +1,6 @@
 """
-C{get}: fetch poems from one or more servers concurrently.
+C{get}: fetch poems from one or more servers concurrently.  Its options are
+L{poetry._options.GET}.
 """
 
 from __future__ import annotations
@@ -7,94 +8,45 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
-from typing import Any
 
 from twisted.internet.interfaces import IReactorTCP, IReactorTime
 
 from poetry._cli._context import Context, describe_failure
 from poetry._cli._fetch import FetchOutcome, fetch_many
-from poetry._cli._parsing import (
-    Address,
-    argument_type,
-    parse_address,
-    parse_positive_float,
-)
 from poetry._cli._progress import FetchDisplay, make_display
+from poetry._values import Address, Target
 
-__all__ = ["add_parser", "output_names", "run"]
+__all__ = ["DESCRIPTION", "output_names", "run"]
 
-_DESCRIPTION = """\
+DESCRIPTION = """\
 Fetch a poem from each ADDRESS ([HOST:]PORT; HOST defaults to 127.0.0.1, an
-IPv6 host is written [::1]:PORT), all at once.  The poems are written to
-standard output one after the other in the order the addresses were given
-(or, with --output DIR, each to its own file DIR/HOST_PORT.txt).  While they
-arrive, a progress display on standard error shows the bytes received from
-each server, when standard error is a terminal.  Each failed fetch gets one
-error line on standard error.  The exit status is 0 if every poem arrived
-whole, 1 otherwise.
+IPv6 host is written [::1]:PORT; or a client endpoint description such as
+unix:/tmp/poetry.sock), all at once.  The poems are written to standard
+output one after the other in the order the addresses were given (or, with
+--output DIR, each to its own file DIR/HOST_PORT.txt).  While they arrive, a
+progress display on standard error shows the bytes received from each
+server, when standard error is a terminal.  Each failed fetch gets one error
+line on standard error.  The exit status is 0 if every poem arrived whole, 1
+otherwise.
 """
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9.-]")
 
 
-def add_parser(
-    subparsers: Any, parents: list[argparse.ArgumentParser]
-) -> argparse.ArgumentParser:
-    """
-    Add the C{get} subcommand to C{subparsers}.
-    """
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "get",
-        parents=parents,
-        help="fetch poems from poetry servers",
-        description=_DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "addresses",
-        nargs="+",
-        type=argument_type(parse_address),
-        metavar="ADDRESS",
-        help="[HOST:]PORT of a poetry server",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=argument_type(parse_positive_float),
-        metavar="SECONDS",
-        help="give up on a server whose poem is not complete after this long "
-        "(default: wait as long as it takes)",
-    )
-    parser.add_argument(
-        "--output",
-        "-o",
-        type=Path,
-        metavar="DIR",
-        help="write each poem to DIR/HOST_PORT.txt (DIR is created if needed) "
-        "instead of standard output",
-    )
-    parser.set_defaults(run=run, check=check)
-    return parser
-
-
-def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """
-    Reject an C{--output} that exists and is not a directory.
-    """
-    output: Path | None = args.output
-    if output is not None and output.exists() and not output.is_dir():
-        parser.error(f"argument --output: {str(output)!r} is not a directory")
-
-
-def output_names(addresses: list[Address]) -> list[str]:
+def output_names(addresses: list[Target]) -> list[str]:
     """
     The file name for each address with C{--output}: C{HOST_PORT.txt}, with
     characters other than letters, digits, C{.} and C{-} in the host replaced
-    by C{_}; an address given again gets C{HOST_PORT.2.txt}, C{.3}, ...
+    by C{_} (for an endpoint description, the whole description so
+    replaced); an address given again gets C{HOST_PORT.2.txt}, C{.3}, ...
     """
     names: list[str] = []
     seen: dict[str, int] = {}
     for address in addresses:
-        stem = f"{_UNSAFE.sub('_', address.host)}_{address.port}"
+        if isinstance(address, Address):
+            stem = f"{_UNSAFE.sub('_', address.host)}_{address.port}"
+        else:
+            stem = _UNSAFE.sub("_", address.description)
         seen[stem] = seen.get(stem, 0) + 1
         suffix = "" if seen[stem] == 1 else f".{seen[stem]}"
         names.append(f"{stem}{suffix}.txt")
@@ -107,7 +59,7 @@ async def run(reactor: IReactorTCP, args: argparse.Namespace, context: Context) 
 
     @return: the exit status: 0 if every poem arrived, else 1.
     """
-    addresses: list[Address] = args.addresses
+    addresses: list[Target] = args.addresses
     output: Path | None = args.output
     display = make_display(context.stderr, context.stderr_is_tty, IReactorTime(reactor))
     writer = _Writer(context, display, output, addresses)
@@ -151,7 +103,7 @@ class _Writer:
         context: Context,
         display: FetchDisplay,
         output: Path | None,
-        addresses: list[Address],
+        addresses: list[Target],
     ) -> None:
         self._context = context
         self._display = display

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from typing import IO, Protocol
 
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
     SpinnerColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 
@@ -93,11 +96,27 @@ class PlainDisplay:
         pass
 
 
+class _OutcomeColumn(SpinnerColumn):
+    """
+    A spinner while a fetch runs; once it is over, a check mark, or a red
+    cross the moment it fails (a failed fetch never keeps spinning while the
+    others go on).
+    """
+
+    def render(self, task: Task) -> RenderableType:
+        outcome = task.fields.get("outcome")
+        if outcome == "ok":
+            return Text("\N{CHECK MARK}", style="bold")
+        if outcome == "failed":
+            return Text("\N{BALLOT X}", style="bold red")
+        return super().render(task)
+
+
 class RichDisplay:
     """
     A rich progress display on C{stream}: one row per fetch with its label,
     an activity bar, the bytes received so far, the time taken and the
-    outcome.
+    outcome; a failed fetch's row turns red as soon as it fails.
 
     @param clock: drives the redraws and provides the time shown.
     @param console: the rich console to draw on; built for C{stream} if
@@ -116,7 +135,7 @@ class RichDisplay:
             # Only built when the caller knows C{stream} is a terminal.
             console = Console(file=stream, force_terminal=True)
         self._progress = Progress(
-            SpinnerColumn(finished_text="[bold]\N{CHECK MARK}[/]"),
+            _OutcomeColumn(),
             TextColumn("{task.description}"),
             BarColumn(),
             TextColumn("{task.completed:>8,.0f} bytes"),
@@ -137,7 +156,9 @@ class RichDisplay:
 
     def add(self, label: str) -> int:
         self._tasks.append(
-            self._progress.add_task(label, total=None, status="receiving")
+            self._progress.add_task(
+                escape(label), total=None, status="receiving", outcome=None
+            )
         )
         self._progress.refresh()
         return len(self._tasks) - 1
@@ -150,10 +171,13 @@ class RichDisplay:
         completed = self._progress.tasks[index].completed
         # A known total stops the bar's "waiting" pulse: full when the poem
         # is complete, half-drawn when the fetch failed.
+        label = self._progress.tasks[index].description
         self._progress.update(
             task,
             total=completed if ok else max(2 * completed, 1),
             status="ok" if ok else "[red]failed[/]",
+            outcome="ok" if ok else "failed",
+            description=label if ok else f"[red]{label}[/]",
         )
         self._progress.stop_task(task)
         self._progress.refresh()

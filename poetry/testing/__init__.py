@@ -1,14 +1,16 @@
 """
 A deterministic in-memory TCP harness for testing Twisted protocols.
 
-L{MemoryNetwork} is a reactor (L{IReactorTCP}, L{IReactorTime},
-L{IReactorPluggableNameResolver}) whose connections are made in memory, on a
-virtual clock, reproducibly from one seed; its behaviour is pinned against
-the real reactor by a shared contract suite.  Links can be given conditions
-(chunking, latency, jitter, bandwidth: L{LinkConditions}), faults can be
-injected (C{net.faults}: refuse, hang, reset, stall, partition, abort) and
-seeded chaos explores many fault schedules (L{Chaos}).  See
-C{docs/testing.md}.
+L{MemoryNetwork} is a reactor
+(L{IReactorTCP<twisted.internet.interfaces.IReactorTCP>},
+L{IReactorTime<twisted.internet.interfaces.IReactorTime>},
+L{IReactorPluggableNameResolver<twisted.internet.interfaces.IReactorPluggableNameResolver>})
+whose connections are made in memory, on a virtual clock, reproducibly
+from one seed; its behaviour is pinned against the real reactor by a shared
+contract suite.  Links can be given conditions (chunking, latency, jitter,
+bandwidth: L{LinkConditions}), faults can be injected (C{net.faults}:
+refuse, hang, reset, stall, partition, abort) and seeded chaos explores many
+fault schedules (L{Chaos}).  See C{docs/testing.md}.
 """
 
 from poetry.testing._chaos import CHAOS_KINDS, Chaos

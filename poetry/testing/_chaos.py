@@ -1,6 +1,6 @@
 """
 Seeded chaos: a fault plan that switches a random subset of fault kinds on
-for each seed and injects them at random times, on random targets.
+for each seed and injects them at random times, on random targets::
 
     for seed in range(200):
         net = MemoryNetwork(seed, faults=Chaos(horizon=5.0))

@@ -4,7 +4,7 @@ in what pieces (I{chunking}) and when (I{latency}, I{jitter}, I{bandwidth}).
 
 A L{LinkConditions} applies to one direction of a connection (see
 L{MemoryNetwork.set_default_link} and its siblings for where conditions come
-from and which setting wins).  Without any, a connection uses part 1's plain
+from and which setting wins).  Without any, a connection uses the plain
 pipe: every write arrives as one C{dataReceived}, in the next step, without
 virtual time passing -- and costs nothing extra.
 
@@ -25,7 +25,7 @@ protocol's C{dataReceived} gets.  It works in two places:
 The policies (all immutable; stream offsets count the bytes of one direction
 from 0):
 
-  - L{Whole} (L{WHOLE}): one piece per write, as written -- part 1's default;
+  - L{Whole} (L{WHOLE}): one piece per write, as written -- the default;
   - L{FixedSize}C{(n)}: each write is cut into pieces of C{n} bytes, the last
     one shorter; pieces never span writes; L{ONE_BYTE} is C{FixedSize(1)};
   - L{RandomSizes}C{(low, high)}: each write is cut into pieces whose sizes are

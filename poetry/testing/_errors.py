@@ -42,18 +42,20 @@ class HarnessError(Exception):
 
 class Deadlock(HarnessError):
     """
-    L{MemoryNetwork.run_until} was waiting for a L{Deferred} that can no longer
-    fire: no delivery is pending and no timer is left.  The message lists the
-    open connections, listening ports, connection attempts and timers.
+    L{MemoryNetwork.run_until} was waiting for a
+    L{Deferred<twisted.internet.defer.Deferred>} that can no longer fire: no
+    delivery is pending and no timer is left.  The message lists the open
+    connections, listening ports, connection attempts and timers.
     """
 
 
 class StepBudgetExceeded(HarnessError):
     """
     A single C{run}, C{run_until} or C{advance} call took more steps than the
-    network's C{step_budget}: most likely something reschedules itself
-    forever (a C{callLater(0)} cascade, a L{LoopingCall}, or two protocols
-    that answer each other endlessly).
+    network's C{step_budget}: most likely something reschedules itself forever
+    (a C{callLater(0)} cascade, a
+    L{LoopingCall<twisted.internet.task.LoopingCall>}, or two protocols that
+    answer each other endlessly).
 
     @ivar steps: the number of steps taken.
     """

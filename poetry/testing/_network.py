@@ -80,11 +80,14 @@ class MemoryNetwork(Scheduler):
     test.
 
     Unchanged production code that takes a reactor -- including
-    L{TCP4ServerEndpoint}, L{TCP4ClientEndpoint}, L{HostnameEndpoint},
+    L{TCP4ServerEndpoint<twisted.internet.endpoints.TCP4ServerEndpoint>},
+    L{TCP4ClientEndpoint<twisted.internet.endpoints.TCP4ClientEndpoint>},
+    L{HostnameEndpoint<twisted.internet.endpoints.HostnameEndpoint>},
     C{serverFromString(net, "tcp:0:interface=127.0.0.1")} and
     C{clientFromString(net, "tcp:host=127.0.0.1:port=N")} -- runs on it.
-    Nothing happens until the test drives the network with L{run},
-    L{run_until}, L{advance} or L{step}.
+    Nothing happens until the test drives the network with
+    L{run<MemoryNetwork.run>}, L{run_until<MemoryNetwork.run_until>},
+    L{advance<MemoryNetwork.advance>} or L{step}.
 
     What protocols see is what the real reactor shows them, as established
     by the differential oracle (C{tests/oracle}); C{docs/testing.md} lists
@@ -190,9 +193,10 @@ class MemoryNetwork(Scheduler):
 
     def resolve(self, name: str, timeout: object = None) -> Deferred[str]:
         """
-        L{IReactorCore.resolve}-style lookup in the host map: a L{Deferred}
-        that fires, in a later step, with the address or fails with
-        L{DNSLookupError}.
+        A lookup in the host map in the manner of
+        L{IReactorCore.resolve<twisted.internet.interfaces.IReactorCore.resolve>}:
+        a L{Deferred} that fires, in a later step, with the address or fails
+        with L{DNSLookupError}.
         """
         d: Deferred[str] = Deferred()
 

@@ -96,10 +96,11 @@ class MemoryNetworkTestCase(SynchronousTestCase):
         is added, with a one-line reproduction naming the test, to the
         output of every failing or erroring test.
       - At teardown, the network processes whatever can happen without time
-        passing (C{advance(0)}), then must be clean (L{assert_clean}): no
-        pending timer, open connection, connection attempt or listening
-        port -- otherwise the test fails, listing what is left.  The check
-        is skipped when the test already failed.
+        passing (C{advance(0)}), then must be clean
+        (L{assert_clean<MemoryNetwork.assert_clean>}): no pending timer, open
+        connection, connection attempt or listening port -- otherwise the test
+        fails, listing what is left.  The check is skipped when the test
+        already failed.
 
     Subclasses that override C{setUp} or C{tearDown} must call the base
     class's method.

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 import sysconfig
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -343,6 +345,103 @@ class ServeTests(_CLITestCase):
             self.assertEqual(process.out, b"")
 
 
+class EndpointTests(_CLITestCase):
+    """
+    Clients take client endpoint descriptions as servers take server ones.
+    """
+
+    async def test_unix_socket(self) -> None:
+        """
+        C{get unix:PATH} fetches the poem of C{serve --port unix:PATH}, and
+        C{transform unix:PATH ...} asks a C{transform-server --port
+        unix:PATH}; the start-up lines name the sockets.
+        """
+        # A short path: a UNIX socket's path is limited to about 100 bytes.
+        directory = Path(tempfile.mkdtemp(prefix="poetry-"))
+        self.addCleanup(shutil.rmtree, directory)
+        poem_socket = directory / "poem.sock"
+        transform_socket = directory / "transform.sock"
+        server = self.poetry("serve", "--poem", "cafe", "--port", f"unix:{poem_socket}")
+        transforms = self.poetry(
+            "transform-server", "--port", f"unix:{transform_socket}"
+        )
+        for process, socket in ((server, poem_socket), (transforms, transform_socket)):
+            await process.wait_for(re.compile(rb"poetry: serving .+ on unix:(.+)\n"))
+            self.assertIn(f" on unix:{socket}\n".encode(), process.out)
+        client = await self.finished(self.poetry("get", f"unix:{poem_socket}"))
+        self.assertEqual(
+            (client.exit_code, client.out), (0, poems.load("cafe")), client.err
+        )
+        upper = await self.finished(
+            self.poetry(
+                "transform",
+                f"unix:path={transform_socket}",
+                "upper",
+                "-",
+                stdin=b"ode\n",
+            )
+        )
+        self.assertEqual((upper.exit_code, upper.out), (0, b"ODE\n"), upper.err)
+        missing = await self.finished(self.poetry("get", f"unix:{directory / 'none'}"))
+        self.assertEqual(missing.exit_code, 1)
+        self.assertTrue(
+            missing.err.decode().startswith(
+                f"poetry: unix:{directory / 'none'}: failed: "
+            ),
+            missing.err,
+        )
+        for process in (server, transforms):
+            process.kill("TERM")
+            await self.finished(process)
+            self.assertEqual(process.exit_code, 0, process.err)
+
+
+class ImportTests(_CLITestCase):
+    """
+    The command line and the twistd plugins load no test code.
+    """
+
+    async def test_no_test_code_loaded(self) -> None:
+        """
+        Importing the command line, the twistd services and the plugin
+        module loads neither L{twisted.trial} nor L{twisted.internet.testing}
+        (production code validates endpoint descriptions without a fake
+        reactor).
+        """
+        process = await self.finished(
+            self.spawn(
+                [
+                    "-c",
+                    "import sys, poetry.__main__, poetry._cli, poetry._services; "
+                    "from twisted.plugins import poetry_plugins; "
+                    "poetry._cli.parse_args(['serve', '--port', 'tcp:0']); "
+                    "print(sorted(m for m in sys.modules if m.startswith("
+                    "('twisted.trial', 'twisted.internet.testing'))))",
+                ]
+            )
+        )
+        self.assertEqual((process.exit_code, process.out), (0, b"[]\n"), process.err)
+
+    async def test_twistd_side_without_cli(self) -> None:
+        """
+        The twistd services, options included, are built without the command
+        line: importing L{poetry._services} and parsing plugin options
+        loads no module of L{poetry._cli}.
+        """
+        process = await self.finished(
+            self.spawn(
+                [
+                    "-c",
+                    "import sys, poetry._services as s; "
+                    "s.ServerOptions().parseOptions(['--poem', 'cafe']); "
+                    "print(sorted(m for m in sys.modules "
+                    "if m.startswith('poetry._cli')))",
+                ]
+            )
+        )
+        self.assertEqual((process.exit_code, process.out), (0, b"[]\n"), process.err)
+
+
 class SystemTests(_CLITestCase):
     """
     The transform server, the proxy and the demo as subprocesses.
@@ -440,13 +539,14 @@ class TwistdTests(_CLITestCase):
 
     async def test_usage_errors(self) -> None:
         """
-        A missing or unreadable poem is a usage error, not a traceback: the
-        process exits non-zero saying what is wrong.
+        A bad option is a usage error with the command line's message, not a
+        traceback: the process exits non-zero saying what is wrong.
         """
         missing = str(Path(self.mktemp()).resolve() / "missing.txt")
         rows = [
-            ((), b"--poem is required"),
             (("--poem", missing), b"--poem: cannot read poem file"),
+            (("--chunk-size", "3"), b"--chunk-size and --delay need --slow"),
+            (("--port", "-5"), b"--port: invalid port '-5': must be 0 to 65535"),
         ]
         processes = [self.twistd("poetry-server", *argv) for argv, _ in rows]
         await gatherResults([process.ended() for process in processes])

@@ -54,8 +54,8 @@ from poetry._cli._context import (
 from poetry._cli._demo import _address as demo_address
 from poetry._cli._get import output_names
 from poetry._cli._main import log_observer, start_logging
-from poetry._cli._parsing import Address, PoemSource
 from poetry._cli._progress import PlainDisplay, RichDisplay
+from poetry._values import Address, PoemSource
 from poetry.client import PoemTimeout, PoemTruncated
 from poetry.proxy import PoetryProxyFactory
 from poetry.server import PoetryServerFactory, SlowPoetryServerFactory
@@ -792,6 +792,32 @@ class DisplayTests(SynchronousTestCase):
         for expected in ["first server", "second server", "ok", "failed"]:
             self.assertIn(expected, text)
         self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_rich_failure_red_at_once(self) -> None:
+        """
+        A failed fetch's row turns red -- a red cross instead of the
+        spinner, the label and outcome in red -- in the redraw made as it
+        fails, while the other fetches still run; and it stays so.
+        """
+        drawn = io.StringIO()
+        clock = Clock()
+        console = Console(
+            file=drawn, force_terminal=True, width=80, color_system="standard"
+        )
+        display = RichDisplay(io.StringIO(), clock, console)
+        display.add("slow server")
+        refused = display.add("refused [server]")
+        before = len(drawn.getvalue())
+        display.finish(refused, False)
+        frame = drawn.getvalue()[before:]
+        self.assertIn("\x1b[1;31m\N{BALLOT X}", frame)
+        self.assertIn("\x1b[31mrefused [server]", frame)
+        self.assertIn("\x1b[31mfailed", frame)
+        self.assertNotIn("\N{CHECK MARK}", frame)
+        clock.advance(0.1)
+        later = drawn.getvalue()[len(frame) + before :]
+        self.assertIn("\x1b[1;31m\N{BALLOT X}", later)
+        display.close()
 
     def test_rich_given_console(self) -> None:
         """

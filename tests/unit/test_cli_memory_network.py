@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
 
@@ -24,11 +25,19 @@ class _Command:
     One command running on the test's network.
     """
 
-    def __init__(self, test: MemoryNetworkTestCase, *argv: str, tty: bool = False):
+    def __init__(
+        self,
+        test: MemoryNetworkTestCase,
+        *argv: str,
+        tty: bool = False,
+        stdin: bytes = b"",
+    ):
         self.stdout = io.BytesIO()
         self.stderr = io.StringIO()
         self.cleanups: list[Cleanup] = []
-        context = Context(self.stdout, self.stderr, tty, self.cleanups.append)
+        context = Context(
+            self.stdout, self.stderr, tty, self.cleanups.append, io.BytesIO(stdin)
+        )
         self.result = execute(test.net, parse_args(list(argv)), context)
 
     def ports(self) -> list[int]:
@@ -93,6 +102,50 @@ class MemoryNetworkCommandTests(MemoryNetworkTestCase):
             "(is a server listening there?)\n",
         )
 
+    def test_endpoint_descriptions(self) -> None:
+        """
+        C{get} and C{transform} take client endpoint descriptions
+        (C{tcp:HOST:PORT}, C{tcp:host=...:port=...}) as well as
+        C{[HOST:]PORT}; with C{--output} an endpoint's poem is saved under
+        its description, made safe for a file name.  C{serve --poem -} and
+        C{transform ... -} read the poem from standard input when they run.
+        """
+        server = _Command(self, "serve", "--poem", "-", stdin=b"from stdin\n")
+        transforms = _Command(self, "transform-server")
+        [server_port] = server.ports()
+        [transform_port] = transforms.ports()
+        self.assertIn(b"poetry: serving stdin on", server.stdout.getvalue())
+        output = self.mktemp()
+        client = _Command(
+            self, "get", f"tcp:127.0.0.1:{server_port}", str(server_port), "-o", output
+        )
+        self.assertEqual(self.net.run_until(client.result), 0)
+        saved = {p.name: p.read_bytes() for p in Path(output).iterdir()}
+        self.assertEqual(
+            saved,
+            {
+                f"tcp_127.0.0.1_{server_port}.txt": b"from stdin\n",
+                f"127.0.0.1_{server_port}.txt": b"from stdin\n",
+            },
+        )
+        upper = _Command(
+            self,
+            "transform",
+            f"tcp:host=127.0.0.1:port={transform_port}",
+            "upper",
+            stdin=b"ode\n",
+        )
+        self.assertEqual(self.net.run_until(upper.result), 0)
+        self.assertEqual(upper.stdout.getvalue(), b"ODE\n")
+        refused = _Command(self, "get", "tcp:127.0.0.1:9")
+        self.assertEqual(self.net.run_until(refused.result), 1)
+        self.assertEqual(
+            refused.stderr.getvalue(),
+            "poetry: tcp:127.0.0.1:9: failed: connection refused "
+            "(is a server listening there?)\n",
+        )
+        self.stop(transforms, server)
+
     def test_proxy_with_transform(self) -> None:
         """
         C{proxy --transform} in front of C{serve}, through
@@ -141,7 +194,7 @@ class MemoryNetworkCommandTests(MemoryNetworkTestCase):
                 "  proxy 2: ADDRESS 379 bytes in 1.80 s ok",
                 "  proxy 3: ADDRESS 379 bytes in 1.80 s ok",
                 "  proxy again: ADDRESS 379 bytes in 0.00 s ok",
-                "poetry: the slow server was connected to 2 time(s) for 5 fetches",
+                "poetry: the slow server was connected to twice for 5 fetches",
             ],
         )
         self.assertEqual(demo.stderr.getvalue(), "")

@@ -1,30 +1,35 @@
 """
-Tests for the command line's value parsers (L{poetry._cli._parsing}) and
+Tests for the command line's value parsers (L{poetry._values}) and
 for the whole argument parser: every bad argument exits with status 2, one
 error line and the usage, and no traceback.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from poetry import poems
+from poetry import _values, poems
 from poetry._cli import parse_args
-from poetry._cli._parsing import (
+from poetry._values import (
     Address,
+    Endpoint,
     TransformTarget,
+    format_address,
     parse_address,
     parse_listen,
     parse_non_negative_float,
     parse_poem,
     parse_positive_float,
     parse_positive_int,
+    parse_target,
     parse_transform_name,
     parse_transform_target,
 )
@@ -85,6 +90,98 @@ class ParseAddressTests(SynchronousTestCase):
         """
         self.assertEqual(str(Address("127.0.0.1", 5)), "127.0.0.1:5")
         self.assertEqual(str(Address("::1", 5)), "[::1]:5")
+
+
+class ParseTargetTests(SynchronousTestCase):
+    """
+    L{parse_target} reads where a client connects: C{[HOST:]PORT} or a
+    client endpoint description.
+    """
+
+    def test_good(self) -> None:
+        """
+        Addresses become L{Address}es; descriptions of Twisted's client
+        endpoint types become L{Endpoint}s, kept as written.
+        """
+        rows = {
+            "10000": Address("127.0.0.1", 10000),
+            "localhost:1": Address("localhost", 1),
+            "[::1]:5": Address("::1", 5),
+            "unix:/tmp/poetry.sock": Endpoint("unix:/tmp/poetry.sock"),
+            "unix:path=/tmp/p.sock": Endpoint("unix:path=/tmp/p.sock"),
+            "tcp:localhost:10000": Endpoint("tcp:localhost:10000"),
+            "TCP:host=::1:port=5": Endpoint("TCP:host=::1:port=5"),
+        }
+        for text, expected in rows.items():
+            self.assertEqual(parse_target(text), expected, text)
+        self.assertEqual(str(Endpoint("unix:/x")), "unix:/x")
+
+    def test_bad(self) -> None:
+        """
+        Malformed addresses keep the address message; malformed
+        descriptions say what is wrong with them.
+        """
+        rows = {
+            "abc": "malformed address 'abc': expected [HOST:]PORT",
+            "not:an:address": "malformed address 'not:an:address'",
+            "host:-1": "invalid port '-1': must be 1 to 65535",
+            "-5": "invalid port '-5': must be 1 to 65535",
+            "unix:": "invalid endpoint 'unix:': no path given",
+            "tcp:h:70000": "invalid port '70000': must be 1 to 65535",
+            "tcp:h": "invalid endpoint 'tcp:h': missing or unexpected field",
+            "tcp:h:1:timeout=x": "invalid endpoint 'tcp:h:1:timeout=x'",
+        }
+        for text, expected in rows.items():
+            with self.assertRaises(ValueError, msg=text) as caught:
+                parse_target(text)
+            self.assertIn(expected, str(caught.exception), text)
+
+    def test_ssl(self) -> None:
+        """
+        An C{ssl:} description needs Twisted's TLS support: without it, the
+        error says so (and how to get it).
+        """
+        text = "ssl:poems.example:10000"
+        if importlib.util.find_spec("OpenSSL") is None:
+            with self.assertRaises(ValueError) as caught:
+                parse_target(text)
+            self.assertIn("TLS support is not installed", str(caught.exception))
+        else:
+            self.assertEqual(parse_target(text), Endpoint(text))
+
+    def test_plugin_type(self) -> None:
+        """
+        A description of a type Twisted's parser knows only through a plugin
+        (C{PREFIX:...}, not C{[HOST:]PORT}) is an L{Endpoint} when
+        L{clientFromString} accepts it, and an address error when it does
+        not.
+        """
+        accepted: list[str] = []
+
+        def accepting(reactor: object, description: str) -> object:
+            accepted.append(description)
+            return object()
+
+        self.patch(_values, "clientFromString", accepting)
+        self.assertEqual(
+            parse_target("tor:host=x:port=1"), Endpoint("tor:host=x:port=1")
+        )
+        self.assertEqual(accepted, ["tor:host=x:port=1"])
+        self.assertRaises(ValueError, parse_target, "Bad Type:1:2")
+
+    def test_format_address(self) -> None:
+        """
+        Addresses are shown as the command line takes them.
+        """
+        rows = [
+            (IPv4Address("TCP", "127.0.0.1", 5), "127.0.0.1:5"),
+            (IPv6Address("TCP", "::1", 5), "[::1]:5"),
+            (UNIXAddress(b"/tmp/s"), "unix:/tmp/s"),
+            (UNIXAddress(None), "unix:"),
+            (None, "(unknown)"),
+        ]
+        for address, shown in rows:
+            self.assertEqual(format_address(address), shown)
 
 
 class ParseListenTests(SynchronousTestCase):
@@ -168,7 +265,7 @@ class ParsePoemTests(SynchronousTestCase):
         """
         source = parse_poem("cafe")
         self.assertEqual(source.label, "cafe")
-        self.assertEqual(source.poem, poems.load("cafe"))
+        self.assertEqual(source.read(io.BytesIO()), poems.load("cafe"))
 
     def test_file(self) -> None:
         """
@@ -177,24 +274,28 @@ class ParsePoemTests(SynchronousTestCase):
         """
         path = Path(self.mktemp())
         path.write_bytes(b"\xffnot utf-8\r\n")
-        self.assertEqual(parse_poem(str(path)).poem, b"\xffnot utf-8\r\n")
+        self.assertEqual(parse_poem(str(path)).read(io.BytesIO()), b"\xffnot utf-8\r\n")
         self.assertEqual(parse_poem(str(path)).label, str(path))
         local = Path("lighthouse")
         local.write_bytes(b"mine")
         self.addCleanup(local.unlink)
-        self.assertEqual(parse_poem("lighthouse").poem, b"mine")
+        self.assertEqual(parse_poem("lighthouse").read(io.BytesIO()), b"mine")
 
     def test_stdin(self) -> None:
         """
-        C{-} reads standard input as bytes.
+        C{-} is standard input, read only when the command asks for the
+        poem (never while parsing), as bytes, from the stream it is given.
         """
 
-        class Stdin:
-            buffer = io.BytesIO(b"from stdin\n")
+        class Untouchable:
+            @property
+            def buffer(self) -> object:
+                raise AssertionError("standard input read while parsing")
 
-        self.patch(sys, "stdin", Stdin())
+        self.patch(sys, "stdin", Untouchable())
         source = parse_poem("-")
-        self.assertEqual((source.label, source.poem), ("stdin", b"from stdin\n"))
+        self.assertEqual(source.label, "stdin")
+        self.assertEqual(source.read(io.BytesIO(b"from stdin\n")), b"from stdin\n")
 
     def test_unreadable(self) -> None:
         """
@@ -331,6 +432,7 @@ class ArgumentErrorTests(SynchronousTestCase):
             (["serve", "--port", "70000"], "must be 0 to 65535"),
             (["serve", "--port", "tcp:abc"], "invalid endpoint"),
             (["serve", "--port", "foo:1"], "Unknown endpoint type"),
+            (["serve", "--port", "-5"], "invalid port '-5': must be 0 to 65535"),
             (["serve", "--poem", "no-such-poem"], "unknown poem"),
             (["serve", "--poem", missing], "cannot read poem file"),
             (["serve", "--slow", "--delay", "-1"], "must not be negative"),
@@ -361,10 +463,41 @@ class ArgumentErrorTests(SynchronousTestCase):
             (["demo", "--delay", "-1"], "must not be negative"),
             (["demo", "--poem", "no-such-poem"], "unknown poem"),
             (["demo", "--clients", "0"], "at least 1"),
+            (["demo", "--transform", "nosuch"], "unknown transform 'nosuch'"),
+            (["get", "unix:"], "no path given"),
+            (["get", "tcp:localhost:0"], "must be 1 to 65535"),
+            (["transform", "unix:", "upper"], "no path given"),
         ]
         for argv, expected in rows:
             text = _parse_error(self, argv)
             self.assertIn(expected, text.splitlines()[-1], argv)
+
+    def test_unknown_option_names_the_command(self) -> None:
+        """
+        An option the command does not know is reported by that command,
+        with its own usage line, not the program's.
+        """
+        for command in ["serve", "get", "transform-server", "proxy", "demo"]:
+            argv = [command, *(["1"] if command in ("get", "proxy") else [])]
+            text = _parse_error(self, [*argv, "--bogus"])
+            self.assertTrue(
+                text.startswith(f"usage: python -m poetry {command} "), text
+            )
+            self.assertEqual(
+                text.splitlines()[-1],
+                f"python -m poetry {command}: error: unrecognized arguments: --bogus",
+            )
+
+    def test_demo_unknown_transform(self) -> None:
+        """
+        The demo's C{--transform} must be one its own transform server
+        offers: the error lists them.
+        """
+        text = _parse_error(self, ["demo", "--transform", "nosuch"])
+        self.assertIn("cummingsify, reverse-lines, upper", text.splitlines()[-1])
+        self.assertEqual(
+            parse_args(["demo", "--transform", "upper"]).transform, "upper"
+        )
 
     def test_usage_names_the_command(self) -> None:
         """
@@ -390,7 +523,7 @@ class ArgumentTests(SynchronousTestCase):
         """
         args = parse_args(["serve"])
         self.assertEqual([source.label for source in args.poem], ["lighthouse"])
-        self.assertEqual(args.poem[0].poem, poems.load("lighthouse"))
+        self.assertEqual(args.poem[0].read(io.BytesIO()), poems.load("lighthouse"))
         self.assertEqual(args.port, ["tcp:0:interface=127.0.0.1"])
         self.assertFalse(args.slow)
         self.assertEqual(args.verbose, 0)
@@ -467,3 +600,14 @@ class ArgumentTests(SynchronousTestCase):
                 ),
                 stdout.getvalue(),
             )
+
+    def test_help_lists_bundled_poems(self) -> None:
+        """
+        The help of every command that takes a poem names the bundled poems.
+        """
+        for command in ["serve", "transform", "demo"]:
+            stdout = io.StringIO()
+            with redirect_stdout(stdout), self.assertRaises(SystemExit):
+                parse_args([command, "--help"])
+            text = " ".join(stdout.getvalue().split())
+            self.assertIn(f"({', '.join(poems.names())})", text, command)

@@ -5,11 +5,12 @@ services and options behind them (L{poetry._services}), on a fake reactor.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any, TypeVar
 
 from twisted.application.internet import StreamServerEndpointService
-from twisted.application.service import IServiceMaker
+from twisted.application.service import IServiceMaker, MultiService
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import capturedLogs
@@ -18,7 +19,6 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from poetry import poems
-from poetry._cli._parsing import Address, TransformTarget
 from poetry._services import (
     ProxyOptions,
     ServerOptions,
@@ -27,7 +27,8 @@ from poetry._services import (
     make_server_service,
     make_transform_service,
 )
-from poetry.proxy import PoetryProxyFactory
+from poetry._values import Address, TransformTarget
+from poetry.proxy import DEFAULT_TTL, DEFAULT_UPSTREAM_TIMEOUT, PoetryProxyFactory
 from poetry.server import PoetryServerFactory, SlowPoetryServerFactory
 from poetry.transform import TransformServerFactory
 
@@ -77,12 +78,11 @@ class ServerOptionsTests(SynchronousTestCase):
 
     def test_bad(self) -> None:
         """
-        A missing or unreadable poem, an unknown poem, a bad port, chunk size
-        or delay is a L{usage.UsageError} naming the option.
+        An unreadable poem, an unknown poem, a bad port, chunk size or delay
+        is a L{usage.UsageError} naming the option.
         """
         missing = str(Path(self.mktemp()) / "missing.txt")
         rows = [
-            ([], "--poem is required"),
             (["--poem", missing], "--poem: cannot read poem file"),
             (["--poem", "no-such-poem"], "--poem: unknown poem"),
             (["--poem", "cafe", "--port", "tcp:x"], "--port: invalid endpoint"),
@@ -101,10 +101,19 @@ class ServerOptionsTests(SynchronousTestCase):
         127.0.0.1.
         """
         options = _parse(ServerOptions(), ["--poem", "cafe", "--port", "10000"])
-        self.assertEqual(options["poem"].poem, poems.load("cafe"))
-        self.assertEqual(options["port"], "tcp:10000:interface=127.0.0.1")
+        self.assertEqual(options["poem"][0].read(io.BytesIO()), poems.load("cafe"))
+        self.assertEqual(options["port"], ["tcp:10000:interface=127.0.0.1"])
         self.assertFalse(options["slow"])
         self.assertEqual((options["chunk-size"], options["delay"]), (10, 0.7))
+
+    def test_defaults(self) -> None:
+        """
+        Without options, as C{python -m poetry serve}: the lighthouse poem on
+        a free port of 127.0.0.1.
+        """
+        options = _parse(ServerOptions(), [])
+        self.assertEqual([source.label for source in options["poem"]], ["lighthouse"])
+        self.assertEqual(options["port"], ["tcp:0:interface=127.0.0.1"])
 
 
 class ServiceTests(SynchronousTestCase):
@@ -113,11 +122,21 @@ class ServiceTests(SynchronousTestCase):
     listening when stopped.
     """
 
-    def _start(self, service: Any, reactor: MemoryReactorClock) -> list[str]:
-        self.assertIsInstance(service, StreamServerEndpointService)
+    def _start(
+        self,
+        service: Any,
+        reactor: MemoryReactorClock,
+        kind: type = StreamServerEndpointService,
+    ) -> list[str]:
+        self.assertIsInstance(service, kind)
         with capturedLogs() as events:
             service.privilegedStartService()
             service.startService()
+            self.assertFalse(
+                [e for e in events if "poetry: serving" in e.get("log_format", "")],
+                "logged before the reactor runs",
+            )
+            reactor.run()
         self.addCleanup(service.stopService)
         return [
             event["log_format"].format(**event)
@@ -142,6 +161,43 @@ class ServiceTests(SynchronousTestCase):
         self.assertEqual(transport.value(), poems.load("cafe"))
         # MemoryReactor reports 0.0.0.0 whatever the interface.
         self.assertEqual(logged, ["poetry: serving cafe on 0.0.0.0:10000"])
+
+    def test_several_poems(self) -> None:
+        """
+        As with C{python -m poetry serve}, each C{--poem} is served on its
+        C{--port}, each logged; a poem given as C{-} is read from the
+        standard input given to L{make_server_service} only then.
+        """
+        reactor = MemoryReactorClock()
+        options = _parse(
+            ServerOptions(),
+            [
+                *("--poem", "cafe", "--port", "tcp:10000"),
+                *("--poem", "-", "--port", "tcp:10001"),
+            ],
+        )
+        stdin = io.BytesIO(b"from stdin")
+        service = make_server_service(options, reactor, stdin)
+        self.assertEqual(stdin.tell(), len(b"from stdin"))
+        logged = self._start(service, reactor, MultiService)
+        factories: list[Any] = [factory for _, factory, _, _ in reactor.tcpServers]
+        served = [factory.poem for factory in factories]
+        self.assertEqual(served, [poems.load("cafe"), b"from stdin"])
+        self.assertEqual(
+            logged,
+            [
+                "poetry: serving cafe on 0.0.0.0:10000",
+                "poetry: serving stdin on 0.0.0.0:10001",
+            ],
+        )
+
+    def test_help_lists_poems(self) -> None:
+        """
+        The plugin's help names the bundled poems, as the command line's
+        does.
+        """
+        text = " ".join(str(ServerOptions()).split())
+        self.assertIn(f"({', '.join(poems.names())})", text)
 
     def test_slow_server(self) -> None:
         """
@@ -218,7 +274,7 @@ class ServiceTests(SynchronousTestCase):
         options = _parse(ProxyOptions(), ["--upstream", "poems.example:10000"])
         self.assertEqual(
             (options["ttl"], options["transform"], options["upstream-timeout"]),
-            (None, None, None),
+            (DEFAULT_TTL, None, DEFAULT_UPSTREAM_TIMEOUT),
         )
         logged = self._start(make_proxy_service(options, reactor), reactor)
         factory: Any = reactor.tcpServers[0][1]

@@ -314,6 +314,27 @@ class MainTests(MemoryNetworkTestCase):
         )
         self.assertEqual(self.net.listening_ports(), [])
 
+    def test_command_starts_once_running(self) -> None:
+        """
+        The command starts only once the reactor is running (a real reactor
+        has installed its SIGINT and SIGTERM handlers by then), so a server's
+        start-up line is never printed before a signal would stop it
+        cleanly.
+        """
+        running_at_start: list[bool] = []
+        execute = cli.execute
+
+        def recording(*args: Any) -> Deferred[int]:
+            running_at_start.append(self.reactor.running)
+            return execute(*args)
+
+        self.patch(cli, "execute", recording)
+        self.net.callLater(1.0, self.reactor.stop)
+        status = self.exit_status(
+            lambda: entry.main(["serve", "--poem", "cafe", "--port", "10000"])
+        )
+        self.assertEqual((status, running_at_start), (0, [True]))
+
     def test_bad_arguments(self) -> None:
         """
         Bad arguments exit with status 2 and the usage on standard error,
@@ -364,7 +385,36 @@ class MainTests(MemoryNetworkTestCase):
         self.assertEqual(self.stdout_bytes.getvalue(), CAFE * 2)
         self.patch(sys, "argv", ["poetry-get"])
         self.assertEqual(self.exit_status(entry.get_main), 2)
-        self.assertTrue(self.stderr.getvalue().startswith("usage: poetry-get get "))
+        self.assertTrue(
+            self.stderr.getvalue().startswith("usage: poetry-get [-h] "),
+            self.stderr.getvalue(),
+        )
+        self.assertTrue(
+            self.stderr.getvalue().endswith(
+                "poetry-get: error: the following arguments are required: ADDRESS\n"
+            ),
+            self.stderr.getvalue(),
+        )
+
+    def test_console_script_help(self) -> None:
+        """
+        A console script's help shows a usage line that works as written:
+        C{poetry-get ADDRESS}, C{poetry-serve [--poem POEM]}, without the
+        command's name (which the script would take for an argument).
+        """
+        rows = [
+            (entry.get_main, "poetry-get", "usage: poetry-get [-h] [-v] [--version]"),
+            (entry.serve_main, "poetry-serve", "usage: poetry-serve [-h] [-v]"),
+        ]
+        for script, name, usage in rows:
+            self.stdout_bytes.seek(0)
+            self.stdout_bytes.truncate()
+            self.patch(sys, "argv", [name, "--help"])
+            self.assertEqual(self.exit_status(script), 0)
+            text = self.stdout_bytes.getvalue().decode()
+            self.assertTrue(text.startswith(usage), text)
+            self.assertNotIn(f"{name} get", text)
+            self.assertNotIn(f"{name} serve", text)
 
     def test_serve_main(self) -> None:
         """
@@ -380,7 +430,7 @@ class MainTests(MemoryNetworkTestCase):
         self.patch(sys, "argv", ["poetry-serve", "--poem"])
         self.assertEqual(self.exit_status(entry.serve_main), 2)
         self.assertTrue(
-            self.stderr.getvalue().startswith("usage: poetry-serve serve "),
+            self.stderr.getvalue().startswith("usage: poetry-serve [-h] "),
             self.stderr.getvalue(),
         )
 

@@ -325,7 +325,7 @@ class SlowPoetryServerTests(SynchronousTestCase):
         [event] = events
         self.assertEqual(event["log_level"].name, "info")
         self.assertEqual(
-            (event["peer"], event["sent"], event["total"]), (CLIENT, 20, 30)
+            (event["peer"], event["sent"], event["total"]), ("127.0.0.1:40000", 20, 30)
         )
 
     def test_cleanCloseLogsNothing(self) -> None:

@@ -10,6 +10,8 @@ the same factory.
 
 from __future__ import annotations
 
+from typing import Any
+
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
@@ -246,10 +248,12 @@ class TransformServiceTests(SynchronousTestCase):
     def test_registerBadName(self) -> None:
         """
         Names must be 1 to 64 ASCII letters, digits, C{-} or C{_}: anything
-        else, including a C{.}, is refused with L{ValueError}.
+        else, including a C{.} or a name that is not even a L{str}, is
+        refused with L{ValueError}.
         """
         service = TransformService(builtins=False)
-        for name in ["", "a.b", "café", "has space", "x" * 65, "new\nline"]:
+        names: list[Any] = ["", "a.b", "café", "has space", "x" * 65, "new\nline"]
+        for name in [*names, b"up", 5]:
             with self.assertRaises(ValueError, msg=repr(name)):
                 service.register(name, bytes.upper, needs_text=False)
         self.assertEqual(service.names(), [])
@@ -493,8 +497,8 @@ class ServeTests(_ServerTestMixin):
 
     def test_unixPeer(self) -> None:
         """
-        A peer that is not an IP address (a client on a UNIX socket) is
-        named in log events as its address object prints.
+        A peer on a UNIX socket is named in log events as the command line
+        writes it, C{unix:PATH}, not as a Python repr.
         """
         address = UNIXAddress(b"/tmp/poetry.sock")
         protocol = self.factory.buildProtocol(address)
@@ -503,8 +507,8 @@ class ServeTests(_ServerTestMixin):
         protocol.makeConnection(transport)
         protocol.dataReceived(b"x")
         [event] = self.rejections()
-        self.assertEqual(event["peer"], str(address))
-        self.assertIn("/tmp/poetry.sock", formatEvent(event))
+        self.assertEqual(event["peer"], "unix:/tmp/poetry.sock")
+        self.assertIn("from unix:/tmp/poetry.sock:", formatEvent(event))
 
     def test_ipv6Peer(self) -> None:
         """
@@ -580,14 +584,24 @@ class BadInputTests(_ServerTestMixin):
         """
         An unregistered name -- including an empty one, one that is not
         ASCII, and the names of the service's own attributes -- is rejected
-        as C{unknown-transform}, and the log names it.
+        as C{unknown-transform}, and the log names it as quoted text (never
+        a bytes repr), non-ASCII bytes escaped.
         """
-        for name in [b"nope", b"", b"caf\xc3\xa9", b"register", b"__class__", b"_run"]:
+        rows = {
+            b"nope": "'nope'",
+            b"": "''",
+            b"caf\xc3\xa9": "'caf\\xc3\\xa9'",
+            b"register": "'register'",
+            b"__class__": "'__class__'",
+            b"_run": "'_run'",
+        }
+        for name, shown in rows.items():
             self.events.clear()
             connection = self.connect()
             connection.send(netstring(name + b".a poem"))
             event = self.assertRejected(connection, "unknown-transform")
-            self.assertIn(repr(name), event["detail"])
+            self.assertIn(f"no transform named {shown}", event["detail"])
+            self.assertNotIn("b'", event["detail"])
             self.assertServesGoodClient()
 
     def test_unknownLongNameShortened(self) -> None:
@@ -599,7 +613,7 @@ class BadInputTests(_ServerTestMixin):
         connection = self.connect()
         connection.send(netstring(name + b".a poem"))
         event = self.assertRejected(connection, "unknown-transform")
-        self.assertIn(repr(b"n" * 40) + "...", event["detail"])
+        self.assertIn(f"'{'n' * 40}'...", event["detail"])
         self.assertNotIn("TAIL", event["detail"])
         self.assertEqual(event["transform"], "n" * 40)
         self.assertServesGoodClient()

@@ -1,0 +1,1 @@
+The twistd plugins take the same options as the command line, with the same defaults and rules, from one table: `twistd -n poetry-server` serves `lighthouse` by default and several poems with repeated `--poem`/`--port`, and refuses `--chunk-size` without `--slow`.
