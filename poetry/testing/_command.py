@@ -15,7 +15,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from poetry.testing._diagram import DIAGRAM_FORMATS, trace_diagram
 from poetry.testing._snapshot import TraceFormatError, TraceSnapshot
@@ -63,8 +63,15 @@ class _Parser(argparse.ArgumentParser):
     err: TextIO = sys.stderr
 
     def _print_message(self, message: str, file: object = None) -> None:
-        if message:
-            (self.err if file is sys.stderr else self.out).write(message)
+        if not message:
+            return
+        if file is sys.stderr:
+            target = self.err
+        elif file is None or file is sys.stdout:
+            target = self.out
+        else:
+            target = cast(TextIO, file)
+        target.write(message)
 
     def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
         if message:
@@ -196,12 +203,13 @@ def _target(text: str) -> Sweep:
 
 
 def _sweep(options: argparse.Namespace, stdout: TextIO) -> int:
+    seeds = parse_seeds(options.seeds)
     defined = _target(options.target)
     points = dict(defined.points)
     for name in options.point:
         points.setdefault(name, 1)
     result = Sweep(defined.scenario, points).run(
-        parse_seeds(options.seeds),
+        seeds,
         workers=options.workers,
         shard=options.shard,
         check=False,

@@ -313,7 +313,11 @@ class _Builder:
             return wildcard
         return address
 
-    def where(self, spec: str, event: TraceEvent) -> str:
+    def where(self, spec: str, event: TraceEvent) -> str | None:
+        """
+        The lifeline C{spec} (see L{Drawing.start}) stands for, for this
+        event; L{None} if that end of its connection is unknown.
+        """
         if spec == "network":
             return NETWORK
         if spec == "listener":
@@ -334,7 +338,7 @@ class _Builder:
             side = "client"
         if side == "client":
             return connection.client
-        return connection.server or NETWORK
+        return connection.server or None
 
     def lifeline(self, key: str, order: int) -> None:
         if key in self.lifelines:
@@ -381,12 +385,17 @@ class _Builder:
     def row(self, index: int, event: TraceEvent) -> Row:
         drawing = DRAWINGS.get(event.kind, GENERIC)
         start = self.where(drawing.start, event)
-        end = self.where(drawing.end, event) if drawing.shape == "arrow" else start
-        shape = "arrow" if drawing.shape == "arrow" and start != end else "note"
+        end = self.where(drawing.end, event) if drawing.shape == "arrow" else None
+        if start is not None and end is not None and start != end:
+            shape = "arrow"
+        else:
+            # A note where the event is known to be, if not an arrow.
+            shape = "note"
+            start = end = start or end or NETWORK
         return Row(
             shape,
             start,
-            end if shape == "arrow" else start,
+            end,
             drawing.style,
             self.label(drawing, index, event),
             event.time,

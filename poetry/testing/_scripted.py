@@ -478,6 +478,7 @@ class ScriptRun:
         self._timer: IDelayedCall | None = None
         self._transport: Any = None
         self.write_shut = False
+        self._stopped = False
 
     @property
     def received(self) -> bytes:
@@ -535,7 +536,7 @@ class ScriptRun:
         Play steps until one has to wait (for input or time), the script
         ends, or the peer deviates.
         """
-        while self.deviation is None and self._timer is None:
+        while self.deviation is None and self._timer is None and not self._stopped:
             if self.step == len(self.steps):
                 self._at_end()
                 return
@@ -547,7 +548,6 @@ class ScriptRun:
     def _play(self, step: Step) -> bool:
         if isinstance(step, Wait):
             self._timer = self.peer.clock.callLater(step.seconds, self._waited)
-            self.step += 1
             return False
         if isinstance(step, (Send, HalfClose, Close, Reset)):
             return self._act(step)
@@ -557,6 +557,7 @@ class ScriptRun:
 
     def _waited(self) -> None:
         self._timer = None
+        self.step += 1
         self.advance()
 
     def _act(self, step: Send | HalfClose | Close | Reset) -> bool:
@@ -708,26 +709,23 @@ class ScriptRun:
             return str(self.deviation)
         if self.finished:
             return "finished"
-        number = self.step + 1
-        if self._timer is not None:
-            step = self.steps[self.step - 1]
-            state = (
-                f"waiting, at step {self.step} of {len(self.steps)}: {step.describe()}"
-            )
-        else:
-            step = self.steps[self.step]
-            state = f"at step {number} of {len(self.steps)}: {step.describe()}"
+        step = self.steps[self.step]
+        state = f"at step {self.step + 1} of {len(self.steps)}: {step.describe()}"
+        if isinstance(step, Wait):
+            state = "waiting, " + state
         return (
             f"{state}; {len(self.received)} bytes received, "
             f"{len(self._buffer)} not yet read by a step"
             + (f" ({show_bytes(self._buffer)})" if self._buffer else "")
             + ("; the peer closed" if self._eof else "")
+            + ("; stopped" if self._stopped else "")
         )
 
     def stop(self) -> None:
         """
-        Cancel a pending wait and abort the connection.
+        Stop playing: cancel a pending wait and abort the connection.
         """
+        self._stopped = True
         timer, self._timer = self._timer, None
         if timer is not None and timer.active():
             timer.cancel()

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -50,6 +50,8 @@ __all__ = [
     "sometimes",
     "sweep",
 ]
+
+_T = TypeVar("_T")
 
 MAX_FAILURES = 20
 """
@@ -81,11 +83,11 @@ _current: ContextVar[PointRecorder | None] = ContextVar(
 )
 
 
-def sometimes(condition: bool, name: str) -> bool:
+def sometimes(condition: _T, name: str) -> _T:
     """
     Declare that the state C{name} should be reached by some run of a sweep,
-    and record whether this is one: C{condition} is true.  Outside a sweep
-    (or L{recording_points}) it records nothing.
+    and record whether this is one: C{condition} is true (any value, by its
+    truth).  Outside a sweep (or L{recording_points}) it records nothing.
 
     @return: C{condition}, so that it can be used inline.
     """

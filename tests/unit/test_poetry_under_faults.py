@@ -17,8 +17,10 @@ from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.error import ConnectionLost, ConnectionRefusedError, TimeoutError
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Factory
-from twisted.logger import globalLogPublisher
+from twisted.logger import ILogObserver, globalLogPublisher
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from poetry import poems
 from poetry.client import PoemTimeout, PoemTruncated, get_poetry
@@ -501,6 +503,7 @@ CHAOS_POINTS = {
 }
 
 
+@implementer(ILogObserver)
 class _ProxyWatch:
     """
     Turns the proxy's log events (its documented behaviour) into
@@ -574,11 +577,14 @@ def chaos_world(seed: int) -> tuple[list[Any], PoetryProxyFactory, MemoryNetwork
     watch = _ProxyWatch(net, (HOSTS["server"], port_of(server)))
     fetches: list[Deferred[bytes]] = []
 
-    def finished(result: object) -> object:
+    def served(poem: bytes) -> bytes:
         watch.in_flight -= 1
-        if result == SWEEP_POEM:
-            watch.served = True
-        return result
+        watch.served = watch.served or poem == SWEEP_POEM
+        return poem
+
+    def failed(failure: Failure) -> Failure:
+        watch.in_flight -= 1
+        return failure
 
     for index in range(4):
         d: Deferred[bytes] = Deferred()
@@ -588,7 +594,7 @@ def chaos_world(seed: int) -> tuple[list[Any], PoetryProxyFactory, MemoryNetwork
             watch.in_flight += 1
             client = net.host(f"10.0.1.{index + 1}")
             fetch = get_poetry(client, "proxy", port_of(proxy), timeout=8.0)
-            fetch.addBoth(finished).chainDeferred(d)
+            fetch.addCallbacks(served, failed).chainDeferred(d)
 
         net.callLater(net.random.uniform(0, 4), start)
     globalLogPublisher.addObserver(watch)
