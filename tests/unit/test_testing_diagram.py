@@ -24,6 +24,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
 from twisted.trial.reporter import TestResult
+from twisted.trial.runner import TestLoader
 from twisted.trial.unittest import SynchronousTestCase
 
 from poetry.client import get_poetry
@@ -35,17 +36,22 @@ from poetry.testing import (
     MemoryNetwork,
     MemoryNetworkTestCase,
     Script,
+    ScriptDeviation,
     ScriptedPeer,
+    SweepFailed,
     TraceEvent,
     TraceFormatError,
     TraceSnapshot,
     save_trace,
+    sweep,
     trace_diagram,
     write_failure_diagram,
 )
 from poetry.testing import _diagram as diagram_module
 from poetry.testing._command import main
 from poetry.testing._diagram import DIAGRAM_ENVIRONMENT_VARIABLE, Scene, build_scene
+from poetry.transform import transform
+from tests.unit import diagram_example
 from tests.unit.test_testing_support import (
     Recorder,
     RecordingClientFactory,
@@ -1067,3 +1073,132 @@ class TraceCommandTests(SynchronousTestCase):
             SystemExit, runpy.run_module, "poetry.testing", run_name="__main__"
         )
         self.assertEqual(error.code, 2)
+
+
+def _document() -> str:
+    return (Path(__file__).parents[2] / "docs" / "testing.md").read_text("utf-8")
+
+
+def _block_after(marker: str, fence: str) -> str:
+    """
+    The fenced block (C{```fence}) after C{marker} in C{docs/testing.md}.
+    """
+    document = _document()
+    if marker not in document:
+        raise AssertionError(f"docs/testing.md has no {marker}")
+    lines = document.split(marker, 1)[1].splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("```" + fence))
+    last = next(i for i in range(first + 1, len(lines)) if lines[i].startswith("```"))
+    return "\n".join(lines[first + 1 : last])
+
+
+class DocumentPictureTests(SynchronousTestCase):
+    """
+    The picture and the Mermaid text in C{docs/testing.md} are what the code
+    draws now.  If one fails after a change of the harness's events, look
+    at the new picture and commit it: C{python -m tests.unit.diagram_example}.
+    """
+
+    def test_pictureIsCurrent(self) -> None:
+        """
+        C{docs/trace-example.svg} is what L{diagram_example.draw} draws.
+        """
+        committed = diagram_example.PICTURE.read_text("utf-8")
+        self.assertTrue(
+            committed == diagram_example.draw("svg"),
+            "docs/trace-example.svg is out of date: regenerate it with "
+            "`python -m tests.unit.diagram_example`, look at it, and commit it",
+        )
+
+    def test_mermaidIsCurrent(self) -> None:
+        """
+        The Mermaid block of the guide is the same scenario's Mermaid text.
+        """
+        shown = _block_after(
+            "<!-- mermaid: tests/unit/diagram_example.py -->", "mermaid"
+        )
+        self.assertEqual(shown + "\n", diagram_example.draw("mermaid"))
+
+    def test_guideShowsAndExplainsThePicture(self) -> None:
+        """
+        The guide shows the picture and names the command that draws it.
+        """
+        document = _document()
+        self.assertIn("](trace-example.svg)", document)
+        self.assertIn("python -m tests.unit.diagram_example", document)
+
+    def test_commandWritesThePicture(self) -> None:
+        """
+        The command writes the picture to the path it is given.
+        """
+        target = Path(self.mktemp())
+        self.patch(sys, "stdout", io.StringIO())
+        self.assertEqual(diagram_example.main([str(target)]), 0)
+        self.assertEqual(target.read_text("utf-8"), diagram_example.draw("svg"))
+        ElementTree.fromstring(target.read_text("utf-8"))
+
+
+class DocumentExampleTests(SynchronousTestCase):
+    """
+    The examples of the guide's section on diagrams, scripted peers and
+    sweeps run exactly as shown, and the outputs it shows are the real
+    ones.
+    """
+
+    def run_example(self, name: str, tests: int) -> dict[str, object]:
+        module = f"docs_example_{name}"
+        namespace: dict[str, object] = {"__name__": module}
+        source = _block_after(f"<!-- example: {name} -->", "python")
+        exec(compile(source, f"docs/testing.md ({name})", "exec"), namespace)
+        result = TestResult()
+        loader = TestLoader()
+        for value in list(namespace.values()):
+            if (
+                isinstance(value, type)
+                and issubclass(value, SynchronousTestCase)
+                and value.__module__ == module
+            ):
+                loader.loadClass(value).run(result)
+        problems = [str(failure) for _, failure in result.errors + result.failures]
+        self.assertEqual(problems, [])
+        self.assertEqual(result.testsRun, tests)
+        return namespace
+
+    def test_scripted(self) -> None:
+        """
+        The scripted-peer example.
+        """
+        self.run_example("scripted", 2)
+
+    def test_sweep(self) -> None:
+        """
+        The sweep example; and the failure it shows is the real one.
+        """
+        namespace = self.run_example("sweep", 2)
+        scenario = namespace["fetch_under_chaos"]
+        error = self.assertRaises(
+            SweepFailed,
+            sweep,
+            scenario,
+            range(100),
+            points=["the whole poem", "cut mid-poem", "cut before the first byte"],
+        )
+        self.assertEqual(str(error), _block_after("<!-- output: sweep -->", "text"))
+
+    def test_deviation(self) -> None:
+        """
+        The deviation shown is the real one: the transform client asks for
+        C{abce} where the scripted server expects C{abcd}.
+        """
+        net = MemoryNetwork(1)
+        peer = ScriptedPeer.listen(
+            net,
+            Script().expect(b"10:upper.abcd,").send(b"4:ABCD,").close(),
+            name="transform server",
+            cleanup=lambda check: None,
+        )
+        d = transform(net, "127.0.0.1", peer.port_number, "upper", b"abce")
+        d.addErrback(lambda failure: None)
+        net.run()
+        error = self.assertRaises(ScriptDeviation, peer.assert_done)
+        self.assertEqual(str(error), _block_after("<!-- output: deviation -->", "text"))
