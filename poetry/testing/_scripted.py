@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 import attrs
+from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
     IAddress,
@@ -866,6 +867,7 @@ class ScriptedPeer:
         self._failure: ScriptDeviation | None = None
         self._connect_error: str | None = None
         self._checked_at_teardown = cleanup is not None
+        self._waiting: list[Deferred[None]] = []
         if cleanup is not None:
             cleanup(self._check_at_teardown)
 
@@ -956,6 +958,7 @@ class ScriptedPeer:
         )
         self._failure = deviation
         self._report(deviation)
+        self._notify()
 
     def _report(self, deviation: ScriptDeviation) -> None:
         if self._checked_at_teardown:
@@ -970,6 +973,29 @@ class ScriptedPeer:
     def _run_finished(self, run: ScriptRun) -> None:
         if run.deviation is not None and self._failure is None:
             self._failure = run.deviation
+        self._notify()
+
+    def _notify(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for d in waiting:
+            if self._failure is not None:
+                d.errback(self._failure)
+            elif self.done:
+                d.callback(None)
+            else:
+                self._waiting.append(d)
+
+    def when_done(self) -> Deferred[None]:
+        """
+        A L{Deferred} that fires once every expected connection has played
+        the script to its end, or fails with the first L{ScriptDeviation}
+        (e.g. C{net.run_until(peer.when_done())}, or yield it on the real
+        reactor).
+        """
+        d: Deferred[None] = Deferred()
+        self._waiting.append(d)
+        self._notify()
+        return d
 
     # Checking
 

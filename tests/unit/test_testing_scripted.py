@@ -720,6 +720,25 @@ class PeerTests(PeerTestCase):
             repr(peer.runs[0]), "<ScriptRun of 'scripted server' at step 2>"
         )
 
+    def test_whenDone(self) -> None:
+        """
+        C{when_done()} fires once the script was played to its end, or
+        fails with the deviation.
+        """
+        peer = self.serve(Script().expect(b"a").close())
+        done = peer.when_done()
+        self.assertNoResult(done)
+        self.connect(peer, lambda r: r.tcp.write(b"a"))
+        self.assertIsNone(self.net.run_until(done))
+        self.assertIsNone(self.successResultOf(peer.when_done()))
+        other = self.serve(Script().expect(b"a"))
+        failed = other.when_done()
+        self.connect(other, lambda r: r.tcp.write(b"b"))
+        self.net.run()
+        self.failureResultOf(failed, ScriptDeviation)
+        self.failureResultOf(other.when_done(), ScriptDeviation)
+        self.flushLoggedErrors(ScriptDeviation)
+
     def test_badArguments(self) -> None:
         """
         A script that is not a L{Script}, a reactor without a clock, or a
