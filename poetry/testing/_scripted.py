@@ -692,9 +692,6 @@ class ScriptRun:
             offset=offset,
         )
         self.deviation = deviation
-        timer, self._timer = self._timer, None
-        if timer is not None and timer.active():
-            timer.cancel()
         self.peer._report(deviation)
         transport = self._transport
         if transport is not None and not self._closed:

@@ -137,14 +137,8 @@ def remember_stream(
     snapshots of C{net} can show the bytes it wrote after its connection is
     gone, and name its endpoint C{address} (C{"host:port"}) C{label}.
     """
-    connection_id = getattr(transport, "connection_id", None)
-    side = getattr(transport, "side", None)
-    if isinstance(connection_id, int) and isinstance(side, str):
-        _remembered.setdefault(net, {})[(connection_id, side)] = (
-            transport,
-            address,
-            label,
-        )
+    key = (transport.connection_id, transport.side)
+    _remembered.setdefault(net, {})[key] = (transport, address, label)
 
 
 def _address(address: object) -> str | None:

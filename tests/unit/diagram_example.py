@@ -51,8 +51,8 @@ def scenario() -> TraceSnapshot:
     lifeline is named by its protocol).
     """
     net = MemoryNetwork(2024)
-    for name, address in (("upstream", "10.0.0.2"), ("proxy", "10.0.0.3")):
-        net.add_host(name, address)
+    net.add_host("upstream", "10.0.0.2")
+    net.add_host("proxy", "10.0.0.3")
     upstream = ScriptedPeer.listen(
         net.host("upstream"),
         Script().drip(POEM[:20], size=10, interval=0.5).wait(0.5).reset(),

@@ -537,6 +537,66 @@ class BigTraceTests(SynchronousTestCase):
             row.label, "write 20 B [0,20) 'GET /\\r\\n\\x00\\xff\\'\\\\a…'"
         )
 
+    def test_oddDataEvents(self) -> None:
+        """
+        A data event without a byte count, or without a side, is drawn
+        with its detail and never collapsed.
+        """
+        events = [
+            event(0, "accept", 1, "server", f"{CLIENT} -> {SERVER}"),
+            *[event(0, "write", 1, "client", "some bytes") for _ in range(3)],
+            event(0, "deliver", 1, "", "3 bytes"),
+        ]
+        scene = scene_of(events)
+        self.assertEqual(len(scene.rows), 5)
+        self.assertEqual(scene.rows[1].label, "write some bytes")
+        self.assertEqual(scene.rows[4].label, "dataReceived 3 bytes")
+
+    def test_runOfDeliveries(self) -> None:
+        """
+        A run of deliveries alone (one big write read in pieces) collapses
+        too, with its first bytes; a long run's tooltip keeps its first and
+        last twenty events.
+        """
+        events = [
+            event(0, "accept", 1, "server", f"{CLIENT} -> {SERVER}"),
+            *[event(n, "deliver", 1, "server", "2 bytes") for n in range(50)],
+        ]
+        snapshot = TraceSnapshot(tuple(events), heads={1: b"ab\tc"})
+        (_, run) = build_scene(snapshot).rows
+        self.assertEqual(
+            run.label,
+            "#1 dataReceived \N{MULTIPLICATION SIGN}50: 100 B [0,100) 'ab\\tc…'",
+        )
+        self.assertEqual(len(run.tooltip), 41)
+        self.assertEqual(run.tooltip[20], "... 10 more ...")
+
+    def test_runOnOneLifeline(self) -> None:
+        """
+        A run whose two ends share a lifeline (a connection to itself) is a
+        note, with what it stands for under it.
+        """
+        events = [
+            event(0, "accept", 1, "server", f"{SERVER} -> {SERVER}"),
+            *[event(0, "write", 1, "client", "1 bytes") for _ in range(3)],
+        ]
+        text = trace_diagram(TraceSnapshot(tuple(events)), "svg")
+        self.assertIn("collapsed 3 events: 3 write", text)
+        self.assertEqual(scene_of(events).rows[1].shape, "note")
+
+    def test_faultOfAConnection(self) -> None:
+        """
+        An event of a connection without a side (a fault) is drawn on the
+        client's lifeline.
+        """
+        scene = scene_of(
+            [
+                event(0, "accept", 1, "server", f"{CLIENT} -> {SERVER}"),
+                event(0, "fault", 1, "", "reset at byte 3"),
+            ]
+        )
+        self.assertEqual(scene.rows[1].start, CLIENT)
+
     def test_middleLeftOut(self) -> None:
         """
         Beyond C{max_rows}, the first third and the last two thirds are kept
@@ -631,6 +691,20 @@ class PictureTests(SynchronousTestCase):
         self.assertIn("The trace as text (the last 5000 of 5005)", text)
         self.assertIn("call5004", text)
         self.assertNotIn("call4\n", text.split("The trace as text")[1])
+
+    def test_oddNamesAreEscaped(self) -> None:
+        """
+        Endpoint labels from a saved file are escaped too, line breaks
+        included.
+        """
+        snapshot = TraceSnapshot(
+            (event(0, "listen", detail=SERVER),), endpoints={SERVER: "Evil\n<Factory>"}
+        )
+        self.assertIn(
+            "    participant P0 as 127.0.0.1:32768<br/>Evil #lt;Factory#gt;",
+            trace_diagram(snapshot, "mermaid").splitlines(),
+        )
+        self.assertIn("Evil\n&lt;Factory&gt;", trace_diagram(snapshot, "svg"))
 
     def test_unknownFormat(self) -> None:
         """

@@ -25,6 +25,7 @@ from poetry.testing import (
     Script,
     ScriptDeviation,
     ScriptedPeer,
+    ScriptNotFinished,
 )
 from poetry.testing._scripted import (
     Close,
@@ -738,6 +739,37 @@ class PeerTests(PeerTestCase):
         self.failureResultOf(failed, ScriptDeviation)
         self.failureResultOf(other.when_done(), ScriptDeviation)
         self.flushLoggedErrors(ScriptDeviation)
+
+    def test_clientStillConnecting(self) -> None:
+        """
+        A scripted client whose connection never came is not done; stopping
+        it leaves the attempt to its timeout.
+        """
+        port = self.net.listenTCP(0, RecordingServerFactory(), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        self.net.faults.hang(port)
+        peer = ScriptedPeer.connect(
+            self.net,
+            Script().send(b"x"),
+            "127.0.0.1",
+            cast(int, port.getHost().port),  # type: ignore[attr-defined]
+            timeout=5,
+        )
+        self.net.advance(1)
+        error = self.assertRaises(ScriptNotFinished, peer.assert_done)
+        self.assertIn("expected 1 connection(s), 0 came", str(error))
+        peer.stop()
+        self.net.run()
+        self.assertIn("could not connect: TimeoutError", str(self.deviation(peer)))
+
+    def test_describeADeviation(self) -> None:
+        """
+        A run that deviated describes itself by its deviation.
+        """
+        peer = self.serve(Script().expect(b"a"))
+        self.connect(peer, lambda r: r.tcp.write(b"b"))
+        error = self.deviation(peer)
+        self.assertEqual(peer.runs[0].describe(), str(error))
 
     def test_badArguments(self) -> None:
         """
