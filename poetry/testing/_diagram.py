@@ -23,7 +23,8 @@ from __future__ import annotations
 import html
 import os
 import weakref
-from collections.abc import Collection, Sequence
+from collections import deque
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -459,9 +460,14 @@ class _Builder:
         if timers:
             names = sorted({e.detail for e in timers})
             note += "; timers " + ", ".join(names)
-        shown = [str(e) for _, e in run]
-        if len(shown) > 40:
-            shown = [*shown[:20], f"... {len(shown) - 40} more ...", *shown[-20:]]
+        if len(run) > 40:
+            shown = [
+                *(str(e) for _, e in run[:20]),
+                f"... {len(run) - 40} more ...",
+                *(str(e) for _, e in run[-20:]),
+            ]
+        else:
+            shown = [str(e) for _, e in run]
         return Row(
             "arrow" if start != end else "note",
             start,
@@ -482,19 +488,65 @@ def _select(
     start: float | None,
     end: float | None,
     omit: Collection[str],
-) -> list[tuple[int, TraceEvent]]:
-    chosen = []
-    for index, event in enumerate(events):
-        if connection is not None and event.connection not in connection:
+) -> Sequence[int]:
+    """
+    The indices of the events to draw.
+    """
+    if connection is None and start is None and end is None and not omit:
+        return range(len(events))
+    return [
+        index
+        for index, event in enumerate(events)
+        if (connection is None or event.connection in connection)
+        and (start is None or event.time >= start)
+        and (end is None or event.time <= end)
+        and event.kind not in omit
+    ]
+
+
+# One row to draw: the positions (in the selected indices) of its first and
+# last event, and the data key of a collapsed run (None for one event).
+_Group = tuple[int, int, "tuple[int, str] | None"]
+
+
+def _groups(
+    builder: _Builder, indices: Sequence[int], collapse: int
+) -> Iterator[_Group]:
+    """
+    The rows, in order: single events, and runs of one direction's data
+    (with the timers between) of at least C{collapse} data events.
+    """
+    events = builder.events
+    data_key = builder.data_key
+    count = len(indices)
+    least = max(collapse, 2)
+    position = 0
+    while position < count:
+        index = indices[position]
+        key = data_key(index, events[index]) if collapse >= 1 else None
+        if key is None:
+            yield (position, position, None)
+            position += 1
             continue
-        if start is not None and event.time < start:
-            continue
-        if end is not None and event.time > end:
-            continue
-        if event.kind in omit:
-            continue
-        chosen.append((index, event))
-    return chosen
+        last_data = position
+        data_count = 1
+        scan = position + 1
+        while scan < count:
+            other_index = indices[scan]
+            other = events[other_index]
+            other_key = data_key(other_index, other)
+            if other_key == key:
+                last_data = scan
+                data_count += 1
+            elif other.kind not in _ABSORBED:
+                break
+            scan += 1
+        if data_count >= least:
+            yield (position, last_data, key)
+            position = last_data + 1
+        else:
+            yield (position, position, None)
+            position += 1
 
 
 def build_scene(
@@ -511,6 +563,9 @@ def build_scene(
 ) -> Scene:
     """
     Lay out a snapshot's trace (see L{trace_diagram} for the parameters).
+
+    Rows are made only for what is drawn: with C{max_rows}, the time and
+    memory spent on a huge trace are one pass over it plus the rows kept.
     """
     connections: Collection[int] | None
     if connection is None:
@@ -520,58 +575,63 @@ def build_scene(
     else:
         connections = set(connection)
     builder = _Builder(snapshot, max_label=max_label, preview=preview)
-    chosen = _select(snapshot.events, connections, start, end, omit)
-    rows: list[Row] = []
-    scene = Scene([], rows, _title(snapshot), len(snapshot.events), len(chosen))
-    position = 0
-    count = len(chosen)
-    while position < count:
-        index, event = chosen[position]
-        key = builder.data_key(index, event)
-        if key is None or collapse < 1:
-            rows.append(builder.row(index, event))
-            position += 1
-            continue
-        # The longest run of this direction's data, timers allowed between.
-        last_data = position
-        scan = position + 1
-        data_count = 1
-        while scan < count:
-            other_index, other = chosen[scan]
-            other_key = builder.data_key(other_index, other)
-            if other_key == key:
-                last_data = scan
-                data_count += 1
-            elif other.kind not in _ABSORBED:
-                break
-            scan += 1
-        if data_count >= max(collapse, 2):
-            run = chosen[position : last_data + 1]
-            rows.append(builder.collapsed(run, key))
-            scene.collapsed_runs += 1
-            scene.collapsed_events += len(run)
-            position = last_data + 1
+    events = snapshot.events
+    indices = _select(events, connections, start, end, omit)
+    scene = Scene([], [], _title(snapshot), len(events), len(indices))
+    head_size = max(1, max_rows // 3) if max_rows > 0 else -1
+    head: list[_Group] = []
+    # One more than the tail kept, so that a single extra row is drawn
+    # rather than replaced by a note.
+    tail: deque[_Group] = deque(maxlen=max(1, max_rows - head_size))
+    # The first and the last row left out.
+    gap: list[_Group] = []
+
+    def leave_out(group: _Group) -> None:
+        if len(gap) < 2:
+            gap.append(group)
         else:
-            rows.append(builder.row(index, event))
-            position += 1
-    if len(rows) > max_rows > 0:
-        head = max(1, max_rows // 3)
-        tail = max(1, max_rows - head - 1)
-        gap = rows[head:-tail]
-        scene.omitted_rows = len(gap)
-        scene.omitted_events = sum(row.events for row in gap)
-        marker = Row(
-            "note",
-            NETWORK,
-            NETWORK,
-            "other",
-            f"... {scene.omitted_events} events ({len(gap)} rows) left out: "
-            "filter by connection or time",
-            gap[0].time,
-            gap[-1].until,
-            events=0,
+            gap[1] = group
+        scene.omitted_rows += 1
+        scene.omitted_events += group[1] - group[0] + 1
+
+    for group in _groups(builder, indices, collapse):
+        if head_size < 0 or len(head) < head_size:
+            head.append(group)
+            continue
+        if len(tail) == tail.maxlen:
+            leave_out(tail[0])
+        tail.append(group)
+    if scene.omitted_rows:
+        # One more, for the note that says what was left out.
+        leave_out(tail.popleft())
+
+    def materialize(group: _Group) -> Row:
+        first, last, key = group
+        if key is None:
+            index = indices[first]
+            return builder.row(index, events[index])
+        run = [(indices[p], events[indices[p]]) for p in range(first, last + 1)]
+        scene.collapsed_runs += 1
+        scene.collapsed_events += len(run)
+        return builder.collapsed(run, key)
+
+    rows = scene.rows
+    rows.extend(materialize(group) for group in head)
+    if scene.omitted_rows:
+        rows.append(
+            Row(
+                "note",
+                NETWORK,
+                NETWORK,
+                "other",
+                f"... {scene.omitted_events} events ({scene.omitted_rows} rows) "
+                "left out: filter by connection or time",
+                events[indices[gap[0][0]]].time,
+                events[indices[gap[-1][1]]].time,
+                events=0,
+            )
         )
-        rows[head:-tail] = [marker]
+    rows.extend(materialize(group) for group in tail)
     # Lifelines: those the rows use.
     for order, row in enumerate(rows):
         builder.lifeline(row.start, order)
@@ -1101,13 +1161,17 @@ def write_failure_diagram(
     needed): C{trace.html} (the picture, reproduction line and trace; opens
     in a browser without network access) and C{trace.jsonl} (the saved
     trace, for C{python -m poetry.testing trace}).  Meant for test runners'
-    failure reports (trial's, a pytest plugin's).
+    failure reports (trial's, a pytest plugin's).  It costs about a second
+    per 100,000 events of trace.
 
     @return: the path of C{trace.html}.
     """
+    return _write_diagram(TraceSnapshot.of(net), directory)
+
+
+def _write_diagram(snapshot: TraceSnapshot, directory: str | os.PathLike[str]) -> Path:
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    snapshot = TraceSnapshot.of(net)
     snapshot.save(folder / "trace.jsonl")
     page = folder / "trace.html"
     page.write_text(trace_diagram(snapshot, "html"), encoding="utf-8")
@@ -1138,15 +1202,15 @@ _written: weakref.WeakKeyDictionary[Any, tuple[Any, int, str]] = (
 
 
 def _diagram_line(net: MemoryNetwork, test: Any) -> str:
-    size = len(net.trace)
-    cached = _written.get(test)
-    if cached is not None and cached[0] is net and cached[1] == size:
-        return cached[2]
     try:
+        snapshot = TraceSnapshot.of(net)
+        size = len(snapshot.events)
+        cached = _written.get(test)
+        if cached is not None and cached[0] is net and cached[1] == size:
+            return cached[2]
         directory = os.path.dirname(test.mktemp())
-        path = write_failure_diagram(net, directory)
-        line = f"diagram of the run: {path}"
+        line = f"diagram of the run: {_write_diagram(snapshot, directory)}"
+        _written[test] = (net, size, line)
     except Exception as e:
         line = f"diagram of the run: not written ({type(e).__name__}: {e})"
-    _written[test] = (net, size, line)
     return line

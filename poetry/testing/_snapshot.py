@@ -12,6 +12,7 @@ C{getPeer()}, C{protocol} and C{written()}.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import weakref
@@ -77,6 +78,7 @@ class TraceFormatError(ValueError):
     """
 
 
+@functools.lru_cache(maxsize=4096)
 def data_size(detail: str) -> int | None:
     """
     The byte count of a data event's detail (C{"12 bytes"}, C{"12 bytes,
@@ -95,8 +97,7 @@ def parse_accept(detail: str) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
-def _other(side: str) -> str:
-    return {"client": "server", "server": "client"}.get(side, "")
+_OTHER = {"client": "server", "server": "client"}
 
 
 def data_spans(events: Iterable[TraceEvent]) -> dict[int, tuple[str, int, int]]:
@@ -118,7 +119,7 @@ def data_spans(events: Iterable[TraceEvent]) -> dict[int, tuple[str, int, int]]:
         size = data_size(event.detail)
         if size is None:
             continue
-        writer = event.side if writer_is == "side" else _other(event.side)
+        writer = event.side if writer_is == "side" else _OTHER.get(event.side, "")
         if not writer:
             continue
         counts = written if writer_is == "side" else read
@@ -251,23 +252,27 @@ class TraceSnapshot:
                 }
             )
         spans = data_spans(self.events)
+        heads = self.heads
+        text = _json_text
         for index, event in enumerate(self.events):
-            record: dict[str, Any] = {
-                "type": "event",
-                "index": index,
-                "time": event.time,
-                "kind": event.kind,
-                "connection": event.connection,
-                "side": event.side,
-                "detail": event.detail,
-            }
+            # One event per line, written out by hand: the same text as
+            # json.dumps of the record, several times faster on big traces.
+            connection = "null" if event.connection is None else str(event.connection)
+            line = (
+                f'{{"type": "event", "index": {index}, "time": {float(event.time)!r}, '
+                f'"kind": {text(event.kind)}, "connection": {connection}, '
+                f'"side": {text(event.side)}, "detail": {text(event.detail)}'
+            )
             span = spans.get(index)
             if span is not None:
-                record["writer"], record["offset"], record["size"] = span
-            head = self.heads.get(index)
+                writer, offset, size = span
+                line += (
+                    f', "writer": {text(writer)}, "offset": {offset}, "size": {size}'
+                )
+            head = heads.get(index)
             if head is not None:
-                record["head"] = head.decode("latin-1")
-            yield _dump(record)
+                line += f', "head": {_dump(head.decode("latin-1"))}'
+            yield line + "}"
 
     def to_jsonl(self) -> str:
         """
@@ -349,7 +354,12 @@ class TraceSnapshot:
         return cls.from_jsonl(Path(path).read_text(encoding="utf-8"))
 
 
-def _dump(record: Mapping[str, Any]) -> str:
+@functools.lru_cache(maxsize=65536)
+def _json_text(text: str) -> str:
+    return json.dumps(text, ensure_ascii=True)
+
+
+def _dump(record: object) -> str:
     return json.dumps(record, ensure_ascii=True, separators=(", ", ": "))
 
 
