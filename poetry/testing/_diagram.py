@@ -74,7 +74,8 @@ class Drawing:
         C{timer}, C{fault} or C{other}.
     @ivar label: a L{str.format} template; fields: C{kind}, C{detail},
         C{conn} (C{"#3"}, or empty), C{side}, and C{data} (for data events:
-        size, byte range and first bytes).
+        size, byte range and first bytes).  Notes of a connection name it
+        (C{{conn}}): a listener's lifeline is shared by its connections.
     """
 
     shape: Literal["arrow", "note"]
@@ -106,43 +107,49 @@ DRAWINGS: dict[str, Drawing] = {
     ),
     "write": Drawing("arrow", "side", "peer", style="write", label="write {data}"),
     "write-ignored": Drawing(
-        "note", "side", style="drop", label="write ignored ({detail})"
+        "note", "side", style="drop", label="{conn} write ignored ({detail})"
     ),
     "deliver": Drawing(
         "arrow", "peer", "side", style="deliver", label="dataReceived {data}"
     ),
-    "drop": Drawing("note", "side", style="drop", label="dropped {detail}"),
-    "half-close": Drawing("note", "side", style="local", label="loseWriteConnection()"),
-    "close": Drawing("note", "side", style="local", label="loseConnection()"),
-    "abort": Drawing("note", "side", style="local", label="abortConnection()"),
+    "drop": Drawing("note", "side", style="drop", label="{conn} dropped {detail}"),
+    "half-close": Drawing(
+        "note", "side", style="local", label="{conn} loseWriteConnection()"
+    ),
+    "close": Drawing("note", "side", style="local", label="{conn} loseConnection()"),
+    "abort": Drawing("note", "side", style="local", label="{conn} abortConnection()"),
     "eof": Drawing("arrow", "peer", "side", style="fin", label="FIN (end of stream)"),
     "reset": Drawing("arrow", "peer", "side", style="reset", label="RST (reset)"),
     "connection-lost": Drawing(
-        "note", "side", style="lost", label="connectionLost({detail})"
+        "note", "side", style="lost", label="{conn} connectionLost({detail})"
     ),
-    "pause-reading": Drawing("note", "side", style="local", label="pauseProducing()"),
-    "resume-reading": Drawing("note", "side", style="local", label="resumeProducing()"),
+    "pause-reading": Drawing(
+        "note", "side", style="local", label="{conn} pauseProducing()"
+    ),
+    "resume-reading": Drawing(
+        "note", "side", style="local", label="{conn} resumeProducing()"
+    ),
     "pause-producer": Drawing(
-        "note", "side", style="local", label="producer paused (over high water)"
+        "note", "side", style="local", label="{conn} producer paused (over high water)"
     ),
     "resume-producer": Drawing(
-        "note", "side", style="local", label="producer resumed (under low water)"
+        "note", "side", style="local", label="{conn} producer resumed (under low water)"
     ),
-    "error": Drawing("note", "side", style="error", label="{detail}"),
+    "error": Drawing("note", "side", style="error", label="{conn} {detail}"),
     "timer": Drawing("note", "network", style="timer", label="timer {detail}"),
-    "fault": Drawing("note", "side", style="fault", label="fault: {detail}"),
+    "fault": Drawing("note", "side", style="fault", label="{conn} fault: {detail}"),
     # Events of the layered core: a segment carrying FIN or RST leaving a
     # side's socket, and the transport's buffer handed to the socket.
     "fin": Drawing("arrow", "side", "peer", style="fin", label="FIN {detail}"),
     "rst": Drawing("arrow", "side", "peer", style="reset", label="RST {detail}"),
-    "flush": Drawing("note", "side", style="write", label="flush {detail}"),
+    "flush": Drawing("note", "side", style="write", label="{conn} flush {detail}"),
 }
 """
 How each known kind of event is drawn; any other kind is drawn as
 L{GENERIC}.
 """
 
-GENERIC = Drawing("note", "side", style="other", label="{kind} {detail}")
+GENERIC = Drawing("note", "side", style="other", label="{conn} {kind} {detail}")
 """
 How a kind of event missing from L{DRAWINGS} is drawn.
 """

@@ -116,11 +116,11 @@ sequenceDiagram
     Note over P0,P2: t = 0.5 s
     Note over P0: timer Server.answer
     P1-)P2: write 3 B [0,3) 'bye'
-    Note over P1: loseConnection()
+    Note over P1: #35;1 loseConnection()
     P1->>P2: dataReceived 3 B [0,3) 'bye'
-    Note over P1: connectionLost(ConnectionDone)
+    Note over P1: #35;1 connectionLost(ConnectionDone)
     P1-->>P2: FIN (end of stream)
-    Note over P2: connectionLost(ConnectionDone)
+    Note over P2: #35;1 connectionLost(ConnectionDone)
 """
 
 
@@ -249,7 +249,7 @@ class DrawingTableTests(SynchronousTestCase):
         first, second = scene.rows[-2:]
         self.assertEqual(
             (first.shape, first.start, first.label),
-            ("note", SERVER, "frobnicate 3 widgets"),
+            ("note", SERVER, "#1 frobnicate 3 widgets"),
         )
         self.assertEqual((second.start, second.label), ("network", "cosmic-ray bit 7"))
 
