@@ -46,8 +46,6 @@ __all__ = [
     "write_failure_diagram",
 ]
 
-DiagramFormat = Literal["mermaid", "svg", "html", "jsonl"]
-
 DIAGRAM_FORMATS: tuple[str, ...] = ("mermaid", "svg", "html", "jsonl")
 """
 The formats L{trace_diagram} renders.
@@ -220,6 +218,8 @@ class Lifeline:
     @ivar key: the address (C{"host:port"}), or L{NETWORK} or L{ATTEMPTS}.
     @ivar title: the first line of its header.
     @ivar subtitle: the second line (protocol class or role), or empty.
+    @ivar first_use: the first row that uses it (orders lifelines of one
+        host).
     """
 
     key: str
@@ -233,6 +233,18 @@ class Row:
     """
     One row of the diagram: an arrow or a note, standing for one event or
     for a collapsed run of events.
+
+    @ivar shape: C{"arrow"} or C{"note"}.
+    @ivar start: the lifeline (key) the arrow starts on, or the note is on.
+    @ivar end: the lifeline the arrow ends on (C{start} for a note).
+    @ivar style: the look (see L{Drawing.style}).
+    @ivar label: the text, capped.
+    @ivar time: the virtual time of its first event.
+    @ivar until: the virtual time of its last event.
+    @ivar note: a second line (what a collapsed run stands for), or empty.
+    @ivar tooltip: the events, as trace lines (the first and last twenty of
+        a long run).
+    @ivar events: how many events it stands for.
     """
 
     shape: str
@@ -251,6 +263,15 @@ class Row:
 class Scene:
     """
     What to draw: lifelines in order, rows in order, and what was left out.
+
+    @ivar total_events: the events of the trace.
+    @ivar shown_events: the events the filters kept.
+    @ivar collapsed_runs: runs drawn as one arrow each.
+    @ivar collapsed_events: the events in those runs.
+    @ivar omitted_rows: rows left out in the middle (C{max_rows}).
+    @ivar omitted_events: the events of those rows.
+    @ivar filters: the filters, described (empty if none).
+    @ivar summary: lines saying all of the above, for under the picture.
     """
 
     lifelines: list[Lifeline]
@@ -801,7 +822,6 @@ def render_mermaid(scene: Scene) -> str:
 # -- SVG
 
 _CHAR = 6.6
-_FONT = 11
 _GUTTER = 110
 _COLUMN = 270
 _TOP = 46
