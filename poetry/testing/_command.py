@@ -1,6 +1,6 @@
 """
 C{python -m poetry.testing}: render a saved trace, run a seed sweep (or one
-shard of it), merge the shards' results.
+shard of it), merge the shards' results::
 
     python -m poetry.testing trace trace.jsonl -o trace.svg --connection 3
     python -m poetry.testing sweep tests.unit.test_x:SWEEP --seeds 0:100000 \\

@@ -1,7 +1,7 @@
 """
 Scripted peers: a server or client that follows a script -- expect these
 bytes, send those, wait, half-close, close, reset -- and fails with a
-byte-level diff when the other side deviates.
+byte-level diff when the other side deviates::
 
     script = (
         Script()

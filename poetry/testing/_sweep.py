@@ -2,14 +2,14 @@
 "Sometimes" points and seed sweeps.
 
 A sweep that passes may never have hit the interesting case.  Code under
-test, or the scenario, declares the states worth reaching:
+test, or the scenario, declares the states worth reaching::
 
     sometimes(cache.waiting > 1, "coalesced waiters when upstream fails")
     reached("client cancelled mid-poem")
 
 and a sweep runs a scenario once per seed, counts for each point how many
 seeds reached it (and which seed first did, to replay it), and fails if a
-declared point was never reached -- or if the scenario failed for a seed.
+declared point was never reached -- or if the scenario failed for a seed::
 
     result = sweep(scenario, range(500), points=["client cancelled mid-poem"])
 

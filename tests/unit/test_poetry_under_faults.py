@@ -42,6 +42,7 @@ from poetry.testing import (
     sometimes,
 )
 from poetry.transform import TransformServerFactory, TransformService, transform
+from tests.unit.test_testing_sweep import FORK
 
 CAFE = poems.load("cafe")
 """
@@ -671,5 +672,6 @@ class ChaosSweepTests(SynchronousTestCase):
             PROXY_CHAOS.run(seeds, shard=f"{i}/3", check=False) for i in (2, 3, 1)
         ]
         self.assertEqual(SweepResult.merge(shards), whole)
-        self.assertEqual(PROXY_CHAOS.run(seeds, workers=2, check=False), whole)
+        parallel = PROXY_CHAOS.run(seeds, workers=2, mp_context=FORK, check=False)
+        self.assertEqual(parallel, whole)
         self.assertGreater(whole.points["a client got the poem"].runs, 0)

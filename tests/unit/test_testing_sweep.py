@@ -7,6 +7,7 @@ poetry.testing sweep}/C{merge}.
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
 from pathlib import Path
 
@@ -53,6 +54,14 @@ def failing(seed: int) -> None:
 def always_failing(seed: int) -> None:
     raise ValueError()
 
+
+FORK = multiprocessing.get_context(
+    "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+)
+"""
+Worker processes for the tests: forked where possible (fast; and never a
+forkserver, whose socket the unit tests' socket guard forbids).
+"""
 
 COUNTING = Sweep(counting, ["multiple of three", "multiple of five"])
 """
@@ -320,7 +329,7 @@ class ShardTests(SynchronousTestCase):
         """
         for scenario in (counting, failing):
             self.assertEqual(
-                sweep(scenario, range(24), workers=2, check=False),
+                sweep(scenario, range(24), workers=2, mp_context=FORK, check=False),
                 sweep(scenario, range(24), check=False),
             )
 
