@@ -878,7 +878,7 @@ class ScriptedPeer:
         script: Script,
         port: int = 0,
         *,
-        interface: str = "127.0.0.1",
+        interface: str | None = None,
         connections: int = 1,
         name: str = "scripted server",
         cleanup: Callable[[Callable[[], None]], object] | None = None,
@@ -888,9 +888,16 @@ class ScriptedPeer:
         script on each of the next C{connections} connections, then stops
         listening.
 
+        @param interface: by default, the host's own address for a reactor
+            of one host of a network (L{MemoryNetwork.host}), else
+            C{127.0.0.1}.
         @param cleanup: called with the end-of-test check (see the class
             docstring), e.g. C{self.addCleanup}.
         """
+        if interface is None:
+            from poetry.testing._hosts import HostReactor
+
+            interface = "" if isinstance(reactor, HostReactor) else "127.0.0.1"
         peer = cls(reactor, script, name=name, connections=connections, cleanup=cleanup)
         # IReactorTCP.listenTCP is annotated with the default ServerFactory,
         # which a factory of a more specific protocol does not match.

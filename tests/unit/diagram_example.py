@@ -56,7 +56,6 @@ def scenario() -> TraceSnapshot:
     upstream = ScriptedPeer.listen(
         net.host("upstream"),
         Script().drip(POEM[:20], size=10, interval=0.5).wait(0.5).reset(),
-        interface="",
         name="upstream",
     )
     factory = PoetryProxyFactory(net.host("proxy"), "upstream", upstream.port_number)

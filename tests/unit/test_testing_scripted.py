@@ -630,7 +630,7 @@ class PeerTests(PeerTestCase):
         address.
         """
         peer = ScriptedPeer.listen(
-            self.net.host("10.0.0.5"), Script().send(b"x").close(), interface=""
+            self.net.host("10.0.0.5"), Script().send(b"x").close()
         )
         client = Recorder()
         self.net.connectTCP(
