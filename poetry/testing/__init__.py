@@ -6,11 +6,14 @@ L{MemoryNetwork} is a reactor
 L{IReactorTime<twisted.internet.interfaces.IReactorTime>},
 L{IReactorPluggableNameResolver<twisted.internet.interfaces.IReactorPluggableNameResolver>})
 whose connections are made in memory, on a virtual clock, reproducibly
-from one seed; its behaviour is pinned against the real reactor by a shared
-contract suite.  Links can be given conditions (chunking, latency, jitter,
-bandwidth: L{LinkConditions}), faults can be injected (C{net.faults}:
-refuse, hang, reset, stall, partition, abort) and seeded chaos explores many
-fault schedules (L{Chaos}).  See C{docs/testing.md}.
+from one seed; what its protocols see is what the real reactor shows them,
+as a differential oracle run on both checks.  Links can be given conditions
+(chunking, latency, jitter, bandwidth: L{LinkConditions}), faults can be
+injected (C{net.faults}: refuse, hang, reset, stall, partition, abort) and
+seeded chaos explores many fault schedules (L{Chaos}).  A trace can be
+drawn as a sequence diagram (L{trace_diagram}), a scripted peer plays one
+exact exchange (L{ScriptedPeer}), and a seed sweep checks that "sometimes"
+points were reached (L{sweep}, L{sometimes}).  See C{docs/testing.md}.
 """
 
 from poetry.testing._chaos import CHAOS_KINDS, Chaos
@@ -29,6 +32,13 @@ from poetry.testing._conditions import (
     Whole,
 )
 from poetry.testing._determinism import assert_deterministic
+from poetry.testing._diagram import (
+    DIAGRAM_FORMATS,
+    DRAWINGS,
+    Drawing,
+    trace_diagram,
+    write_failure_diagram,
+)
 from poetry.testing._errors import (
     Deadlock,
     HarnessError,
@@ -47,12 +57,34 @@ from poetry.testing._faults import (
 )
 from poetry.testing._hosts import HostReactor
 from poetry.testing._network import MemoryNetwork
+from poetry.testing._scripted import (
+    Script,
+    ScriptDeviation,
+    ScriptedPeer,
+    ScriptError,
+    ScriptNotFinished,
+    ScriptRun,
+)
+from poetry.testing._scripted import Step as ScriptStep
 from poetry.testing._seed import SEED_ENVIRONMENT_VARIABLE, reproduction_line
+from poetry.testing._snapshot import TraceFormatError, TraceSnapshot, save_trace
 from poetry.testing._splits import (
     PAIRS_UP_TO,
     SplitError,
     assert_every_split,
     every_split,
+)
+from poetry.testing._sweep import (
+    PointStats,
+    SeedFailure,
+    Shard,
+    Sweep,
+    SweepFailed,
+    SweepResult,
+    reached,
+    recording_points,
+    sometimes,
+    sweep,
 )
 from poetry.testing._testcase import MemoryNetworkTestCase
 from poetry.testing._trace import TraceEvent
@@ -64,6 +96,8 @@ __all__ = [
     "CHAOS_KINDS",
     "CLIENT_TO_SERVER",
     "DEFAULT_HIGH_WATER",
+    "DIAGRAM_FORMATS",
+    "DRAWINGS",
     "DROP",
     "HOLD",
     "ONE_BYTE",
@@ -78,6 +112,7 @@ __all__ = [
     "ChunkingPolicy",
     "Coalesce",
     "Deadlock",
+    "Drawing",
     "FaultPlan",
     "Faults",
     "FixedSize",
@@ -89,18 +124,40 @@ __all__ = [
     "MemoryNetworkTestCase",
     "MemoryTransport",
     "NondeterminismError",
+    "PointStats",
     "RandomSizes",
     "ScheduledFault",
     "ScheduledFaults",
+    "Script",
+    "ScriptDeviation",
+    "ScriptError",
+    "ScriptNotFinished",
+    "ScriptRun",
+    "ScriptStep",
+    "ScriptedPeer",
+    "SeedFailure",
+    "Shard",
     "SplitAt",
     "SplitError",
     "StepBudgetExceeded",
+    "Sweep",
+    "SweepFailed",
+    "SweepResult",
     "TimerErrors",
     "TraceEvent",
+    "TraceFormatError",
+    "TraceSnapshot",
     "Unclean",
     "Whole",
     "assert_deterministic",
     "assert_every_split",
     "every_split",
+    "reached",
+    "recording_points",
     "reproduction_line",
+    "save_trace",
+    "sometimes",
+    "sweep",
+    "trace_diagram",
+    "write_failure_diagram",
 ]

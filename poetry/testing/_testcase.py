@@ -12,9 +12,9 @@ from twisted.trial.itrial import IReporter
 from twisted.trial.unittest import PyUnitResultAdapter, SynchronousTestCase
 from zope.interface import alsoProvides
 
+from poetry.testing._diagram import failure_report
 from poetry.testing._errors import HarnessError, Unclean
 from poetry.testing._network import MemoryNetwork
-from poetry.testing._seed import reproduction_line
 
 __all__ = ["MemoryNetworkTestCase"]
 
@@ -70,9 +70,8 @@ class _SeedReportingResult:
         net = self._test.__dict__.get("net")
         if not isinstance(failure, Failure) or not isinstance(net, MemoryNetwork):
             return failure
-        if _mentions_seed(failure):
-            return failure
-        return _SeededFailure.wrap(failure, reproduction_line(net.seed, net.test_id))
+        lines = failure_report(net, self._test, _mentions_seed(failure))
+        return _SeededFailure.wrap(failure, lines) if lines else failure
 
     def addFailure(self, test: Any, failure: Any) -> None:
         if test is self._test:

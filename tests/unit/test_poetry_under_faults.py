@@ -3,12 +3,12 @@ The poetry services under link conditions and faults, on
 L{poetry.testing.MemoryNetwork}: every client/server pair under
 byte-at-a-time, seeded random and every-split chunkings; resets, hangs,
 refusals and partitions, directly and behind the caching proxy; and a
-seeded-chaos sweep of a client <-> proxy <-> slow-server world.
+seeded-chaos sweep of a client <-> proxy <-> slow-server world that must
+reach its declared "sometimes" points.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +17,10 @@ from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.error import ConnectionLost, ConnectionRefusedError, TimeoutError
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Factory
+from twisted.logger import ILogObserver, globalLogPublisher
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from poetry import poems
 from poetry.client import PoemTimeout, PoemTruncated, get_poetry
@@ -31,9 +34,15 @@ from poetry.testing import (
     MemoryNetwork,
     MemoryNetworkTestCase,
     RandomSizes,
+    Sweep,
+    SweepResult,
     assert_every_split,
+    reached,
+    recording_points,
+    sometimes,
 )
 from poetry.transform import TransformServerFactory, TransformService, transform
+from tests.unit.test_testing_sweep import FORK
 
 CAFE = poems.load("cafe")
 """
@@ -481,15 +490,79 @@ class ProxyFaultTests(MemoryNetworkTestCase):
 
 SWEEP_POEM = b"Small poem, sent slowly:\nten bytes at a time.\n"
 
+CHAOS_POINTS = {
+    # The cases a chaos sweep is for: each must happen for some seed.
+    "coalesced waiters when upstream fails": 1,
+    "TTL expiry during a fetch": 1,
+    "client cancel while upstream is mid-poem": 1,
+    # Outcomes: faults make some clients fail, every way, and most seeds
+    # still serve some client the poem.
+    "a client got the poem": 100,
+    "a client failed: PoemTruncated": 1,
+    "a client failed: PoemTimeout": 1,
+    "a client failed: ConnectionRefusedError": 1,
+}
+
+
+@implementer(ILogObserver)
+class _ProxyWatch:
+    """
+    Turns the proxy's log events (its documented behaviour) into
+    "sometimes" points of the chaos sweep:
+
+      - I{coalesced waiters when upstream fails}: an upstream fetch fails
+        while two or more clients wait on it;
+      - I{TTL expiry during a fetch}: a client misses the cache because the
+        poem it held expired (a poem had been served before) while another
+        client's fetch from the proxy is still in progress;
+      - I{client cancel while upstream is mid-poem}: a client leaves the
+        proxy while the proxy has read some, but not all, of the poem from
+        upstream.
+    """
+
+    def __init__(self, net: MemoryNetwork, server: tuple[str, int]) -> None:
+        self.net = net
+        self.server = server
+        self.served = False
+        self.in_flight = 0
+
+    def upstream_read(self) -> int | None:
+        """
+        How many bytes of the poem the proxy has read from the open upstream
+        connection, if there is one.
+        """
+        for client, server in self.net.open_connections():
+            peer = client.getPeer()
+            if (peer.host, peer.port) == self.server:
+                return len(server.written()) - server.unread_outgoing()
+        return None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if event.get("log_namespace") != "poetry.proxy":
+            return
+        text = event.get("log_format", "")
+        if text.startswith("Fetching the poem"):
+            sometimes(event["waiting"] >= 2, "coalesced waiters when upstream fails")
+        elif text.startswith("Cache miss"):
+            # This client is in flight itself: another one must be too.
+            sometimes(self.served and self.in_flight > 1, "TTL expiry during a fetch")
+        elif text.startswith("Client {peer} left"):
+            read = self.upstream_read()
+            sometimes(
+                read is not None and 0 < read < len(SWEEP_POEM),
+                "client cancel while upstream is mid-poem",
+            )
+
 
 def chaos_world(seed: int) -> tuple[list[Any], PoetryProxyFactory, MemoryNetwork]:
     """
     One seed of the sweep: a slow server (10 bytes every 0.5 s), the caching
-    proxy (upstream timeout 6 s), and 3 clients (timeout 8 s) starting at
-    random times in the first 3 s, each on its own host, under L{Chaos}
-    (faults in the first 4 s, lasting up to 10 s).
+    proxy (upstream timeout 6 s, poems fresh for 0.5 s), and 4 clients
+    (timeout 8 s) starting at random times in the first 4 s, each on its
+    own host, under L{Chaos} (faults in the first 4 s, lasting up to 10 s).
     Run until every client has an outcome, then close the listeners and
-    run until nothing is left.
+    run until nothing is left.  The proxy's log events are turned into
+    "sometimes" points meanwhile (see L{_ProxyWatch}).
     """
     net = MemoryNetwork(
         seed, faults=Chaos(horizon=4.0, max_bytes=60, max_duration=10.0)
@@ -499,24 +572,72 @@ def chaos_world(seed: int) -> tuple[list[Any], PoetryProxyFactory, MemoryNetwork
         0, SlowPoetryServerFactory(SWEEP_POEM, net, 10, 0.5)
     )
     proxy_factory = PoetryProxyFactory(
-        net.host("proxy"), "server", port_of(server), upstream_timeout=6.0
+        net.host("proxy"), "server", port_of(server), upstream_timeout=6.0, ttl=0.5
     )
     proxy = net.host("proxy").listenTCP(0, proxy_factory)
+    watch = _ProxyWatch(net, (HOSTS["server"], port_of(server)))
     fetches: list[Deferred[bytes]] = []
-    for index in range(3):
+
+    def served(poem: bytes) -> bytes:
+        watch.in_flight -= 1
+        watch.served = watch.served or poem == SWEEP_POEM
+        return poem
+
+    def failed(failure: Failure) -> Failure:
+        watch.in_flight -= 1
+        return failure
+
+    for index in range(4):
         d: Deferred[bytes] = Deferred()
         fetches.append(d)
 
         def start(index: int = index, d: Deferred[bytes] = d) -> None:
+            watch.in_flight += 1
             client = net.host(f"10.0.1.{index + 1}")
-            get_poetry(client, "proxy", port_of(proxy), timeout=8.0).chainDeferred(d)
+            fetch = get_poetry(client, "proxy", port_of(proxy), timeout=8.0)
+            fetch.addCallbacks(served, failed).chainDeferred(d)
 
-        net.callLater(net.random.uniform(0, 3), start)
-    results = net.run_until(DeferredList(fetches, consumeErrors=True))
+        net.callLater(net.random.uniform(0, 4), start)
+    globalLogPublisher.addObserver(watch)
+    try:
+        results = net.run_until(DeferredList(fetches, consumeErrors=True))
+    finally:
+        globalLogPublisher.removeObserver(watch)
     server.stopListening()
     proxy.stopListening()
     net.run()
     return results, proxy_factory, net
+
+
+def chaos_scenario(seed: int) -> None:
+    """
+    One seed of the chaos sweep, checked: every client ends with either the
+    exact poem or a failure; nothing is left pending (connections, timers,
+    ports); the proxy's cache holds nothing or the exact poem.  Each
+    client's outcome is a point.
+    """
+    results, factory, net = chaos_world(seed)
+    net.assert_clean()
+    cached = factory.cache.cached()
+    if cached not in (None, SWEEP_POEM):
+        raise AssertionError(f"the proxy cached {cached!r}")
+    for ok, value in results:
+        if ok:
+            if value != SWEEP_POEM:
+                raise AssertionError(f"a client got {value!r}\n{net.trace_dump()}")
+            reached("a client got the poem")
+        else:
+            reached(f"a client failed: {value.type.__name__}")
+
+
+PROXY_CHAOS = Sweep(chaos_scenario, CHAOS_POINTS)
+"""
+The chaos sweep of client <-> proxy <-> slow server; to run it on more
+seeds, sharded across machines: C{python -m poetry.testing sweep
+tests.unit.test_poetry_under_faults:PROXY_CHAOS --seeds 0:100000 --shard
+1/8 --save shard-1.json}, then C{python -m poetry.testing merge
+shard-*.json}.
+"""
 
 
 class ChaosSweepTests(SynchronousTestCase):
@@ -526,29 +647,31 @@ class ChaosSweepTests(SynchronousTestCase):
 
     def test_invariantsHoldForEverySeed(self) -> None:
         """
-        For each of 250 seeds: every client ends with either the exact poem
-        or a failure; nothing is left pending (connections, timers, ports);
-        the proxy's cache holds nothing or the exact poem.  Across the
-        sweep, faults make some clients fail and others succeed.
+        For each of 250 seeds the invariants of L{chaos_scenario} hold, and
+        across the sweep every point of L{CHAOS_POINTS} is reached (the
+        interesting cases, and every kind of client failure).
         """
-        outcomes: Counter[str] = Counter()
-        for seed in range(250):
-            results, factory, net = chaos_world(seed)
-            net.assert_clean()
-            cached = factory.cache.cached()
-            if cached not in (None, SWEEP_POEM):
-                self.fail(f"seed {seed}: the proxy cached {cached!r}")
-            for ok, value in results:
-                if ok:
-                    if value != SWEEP_POEM:
-                        self.fail(
-                            f"seed {seed}: a client got {value!r}\n{net.trace_dump()}"
-                        )
-                    outcomes["poem"] += 1
-                else:
-                    outcomes[value.type.__name__] += 1
-        self.assertGreater(outcomes["poem"], 100)
-        failures = {name for name in outcomes if name != "poem"}
-        self.assertGreaterEqual(
-            failures, {"PoemTruncated", "PoemTimeout", "ConnectionRefusedError"}
-        )
+        result = PROXY_CHAOS.run(range(250), test_id=self.id())
+        self.assertEqual(result.runs, 250)
+        self.assertEqual(result.unreached, [])
+        for name in CHAOS_POINTS:
+            first = result.points[name].first_seed
+            assert first is not None
+            with recording_points() as points:
+                chaos_scenario(first)
+            self.assertIn(name, points.hits, f"replaying seed {first}")
+
+    def test_shardedSweepEqualsTheWholeSweep(self) -> None:
+        """
+        The sweep cut into three shards, merged, and the sweep run in two
+        worker processes, both give exactly the result of the plain sweep.
+        """
+        seeds = range(90)
+        whole = PROXY_CHAOS.run(seeds, check=False)
+        shards = [
+            PROXY_CHAOS.run(seeds, shard=f"{i}/3", check=False) for i in (2, 3, 1)
+        ]
+        self.assertEqual(SweepResult.merge(shards), whole)
+        parallel = PROXY_CHAOS.run(seeds, workers=2, mp_context=FORK, check=False)
+        self.assertEqual(parallel, whole)
+        self.assertGreater(whole.points["a client got the poem"].runs, 0)
