@@ -666,7 +666,9 @@ class LinkControl:
         )
         for connection_id, destination, reason in self.stack.hung():
             faults.append(
-                f"connection attempt #{connection_id} to {destination} waits ({reason})"
+                f"connection attempt #{connection_id} to {destination} "
+                + ("waits" if reason == "accept queue full" else "hangs")
+                + f" ({reason})"
             )
         if faults:
             lines.append("Faults:")
