@@ -46,7 +46,9 @@ _COMPACT_THRESHOLD = 256
 
 class VirtualDelayedCall(DelayedCall):
     """
-    A L{DelayedCall} on a L{Scheduler}'s virtual clock.
+    A L{DelayedCall} on a L{Scheduler}'s virtual clock.  It behaves as
+    Twisted's (C{cancel}, C{reset}, C{delay}, C{active}, C{getTime}); only
+    the attributes a call always needs are set when it is made.
 
     @ivar _entry: the scheduling sequence number of this call's live entry
         in the timer heap; older entries for it (left behind by C{reset} or
@@ -54,6 +56,35 @@ class VirtualDelayedCall(DelayedCall):
     """
 
     _entry: int = -1
+    cancelled = 0
+    called = 0
+    delayed_time = 0.0
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        time: float,
+        func: Callable[..., Any],
+        args: tuple[object, ...],
+        kw: dict[str, object],
+    ) -> None:
+        self.time = time
+        self.func = func
+        self.args = args
+        self.kw = kw
+        self._scheduler = scheduler
+
+    @property
+    def canceller(self) -> Callable[[DelayedCall], None]:
+        return self._scheduler._cancelled
+
+    @property
+    def resetter(self) -> Callable[[DelayedCall], None]:
+        return self._scheduler._moved_sooner
+
+    @property
+    def seconds(self) -> Callable[[], float]:
+        return self._scheduler.seconds
 
 
 class _Spent:
@@ -71,6 +102,9 @@ class _Spent:
 
 
 _SPENT = _Spent()
+
+# The keyword arguments of the harness's own timers (never changed).
+_NO_KEYWORDS: dict[str, object] = {}
 
 
 class Scheduler:
@@ -103,8 +137,6 @@ class Scheduler:
         self.test_id: str | None = None
         self.step_budget = step_budget
         self._now = 0.0
-        # Shared by every timer (rather than three new bound methods each).
-        self._timer_hooks = (self._cancelled, self._moved_sooner, self.seconds)
         self._ready: deque[Callable[[], object]] = deque()
         # Timers: a heap of the distinct times at which calls are due, and
         # for each of those times its calls in scheduling order, flat:
@@ -146,10 +178,7 @@ class Scheduler:
             raise ValueError(
                 f"callLater delay must be a finite number >= 0, not {delay!r}"
             )
-        cancelled, moved_sooner, seconds = self._timer_hooks
-        call = VirtualDelayedCall(
-            self._now + delay, callable, args, kw, cancelled, moved_sooner, seconds
-        )
+        call = VirtualDelayedCall(self, self._now + delay, callable, args, kw)
         self._push(call)
         return call
 
@@ -161,10 +190,7 @@ class Scheduler:
         rounding through a relative delay); a time in the past runs in the
         next pass.  For the harness's own timers.
         """
-        cancelled, moved_sooner, seconds = self._timer_hooks
-        call = VirtualDelayedCall(
-            time, callable, args, {}, cancelled, moved_sooner, seconds
-        )
+        call = VirtualDelayedCall(self, time, callable, args, _NO_KEYWORDS)
         self._push(call)
         return call
 

@@ -56,6 +56,7 @@ from poetry.testing._socket import (
     SEND_BUFFER,
     Socket,
     os_error,
+    tcp_address,
 )
 from poetry.testing._transport import MemoryTransport
 
@@ -127,13 +128,11 @@ class Connection:
         "client",
         "client_done",
         "client_socket",
-        "downstream",
         "id",
         "port",
         "server",
         "server_done",
         "server_socket",
-        "upstream",
     )
 
     def __init__(
@@ -154,30 +153,38 @@ class Connection:
         self.port = port
         self.client_done = False
         self.server_done = False
-        self.upstream: Link = client_socket.outbound  # type: ignore[assignment]
-        self.downstream: Link = server_socket.outbound  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"<Connection #{self.id}>"
 
     def link(self, direction: str) -> Link:
         """
-        The link of C{direction}.
-        """
-        return self.upstream if direction == CLIENT_TO_SERVER else self.downstream
-
-    def set_link(self, direction: str, link: Link) -> None:
-        """
-        Replace the link of C{direction}.
+        The link of C{direction}, put in (plain) if the direction had none.
         """
         if direction == CLIENT_TO_SERVER:
-            self.upstream = link
-            self.client_socket.outbound = link
-            self.server_socket.inbound = link
+            src, dst = self.client_socket, self.server_socket
         else:
-            self.downstream = link
-            self.server_socket.outbound = link
-            self.client_socket.inbound = link
+            src, dst = self.server_socket, self.client_socket
+        link = src.outbound
+        if link is None:
+            link = Link(src._loop, src, dst, direction)
+            src.outbound = dst.inbound = link
+        assert isinstance(link, Link)
+        return link
+
+    @property
+    def upstream(self) -> Link:
+        """
+        The link from client to server.
+        """
+        return self.link(CLIENT_TO_SERVER)
+
+    @property
+    def downstream(self) -> Link:
+        """
+        The link from server to client.
+        """
+        return self.link(SERVER_TO_CLIENT)
 
     def set_server(self, transport: MemoryTransport) -> None:
         """
@@ -219,13 +226,17 @@ class Connection:
             f"#{self.id} {c_host}:{c_port} (client) <-> {s_host}:{s_port} (server)",
             f"      client -> server: {client.unread_outgoing()} bytes unread; "
             f"server -> client: "
-            f"{server.unread_outgoing() if server is not None else self.downstream.in_flight()}"
+            f"{server.unread_outgoing() if server is not None else 0}"
             " bytes unread",
             f"      client: {client.state()}; server: "
             f"{server.state() if server is not None else 'not accepted yet'}",
         ]
-        for direction in (CLIENT_TO_SERVER, SERVER_TO_CLIENT):
-            extra = self.link(direction).describe()
+        for sock, direction in (
+            (self.client_socket, CLIENT_TO_SERVER),
+            (self.server_socket, SERVER_TO_CLIENT),
+        ):
+            link = sock.outbound
+            extra = link.describe() if isinstance(link, Link) else ""
             if extra:
                 lines.append(f"      {direction}: {extra}")
         return "\n".join(lines)
@@ -282,6 +293,27 @@ class TCPStack:
         self.attempts: dict[int, ClientTransport] = {}
         self._pending: dict[int, _Attempt] = {}
         self._next_id = 1
+        self._literals: dict[str, bool] = {}
+        self._peer_addresses: dict[tuple[str, int], IPv4Address] = {}
+
+    def is_ip_literal(self, host: str) -> bool:
+        """
+        Whether C{host} is an IPv4 literal (no resolution needed).
+        """
+        known = self._literals.get(host)
+        if known is None:
+            known = self._literals[host] = isIPAddress(host)
+        return known
+
+    def peer_address(self, host: str, port: int) -> IPv4Address:
+        """
+        The (shared) address object of a destination.
+        """
+        key = (host, port)
+        address = self._peer_addresses.get(key)
+        if address is None:
+            address = self._peer_addresses[key] = tcp_address(host, port)
+        return address
 
     def new_id(self) -> int:
         """
@@ -531,14 +563,14 @@ class TCPStack:
             down = policy.conditions(
                 client.local[0], server_host, listening.local[1], SERVER_TO_CLIENT, None
             )
-        upstream = Link(loop, client, server, CLIENT_TO_SERVER)
-        downstream = Link(loop, server, client, SERVER_TO_CLIENT)
-        if up is not None:
-            upstream.set_conditions(up)
-        if down is not None:
-            downstream.set_conditions(down)
-        client.outbound = server.inbound = upstream
-        server.outbound = client.inbound = downstream
+        if up is not None and not up.plain:
+            client.outbound = server.inbound = Link(
+                loop, client, server, CLIENT_TO_SERVER, up
+            )
+        if down is not None and not down.plain:
+            server.outbound = client.inbound = Link(
+                loop, server, client, SERVER_TO_CLIENT, down
+            )
         client.state = ESTABLISHED
         connection = Connection(self, connection_id, transport, client, server, port)
         transport._record = connection
@@ -605,8 +637,10 @@ class TCPStack:
         so what is still in flight is forgotten (its timers cancelled).
         """
         self.connections.pop(connection.id, None)
-        connection.upstream.forget()
-        connection.downstream.forget()
+        for sock in (connection.client_socket, connection.server_socket):
+            link = sock.outbound
+            if link is not None:
+                link.forget()
 
 
 class ClientTransport(MemoryTransport):
@@ -639,7 +673,7 @@ class ClientTransport(MemoryTransport):
         self.__dict__["reactor"] = reactor
         self.addr = (host, port)
         sock.owner = self
-        self._requiresResolution = not isIPAddress(host)
+        self._requiresResolution = not stack.is_ip_literal(host)
         whenDone: Callable[..., object] | None = self.resolveAddress
         err: BaseException | None = None
         if bindAddress is not None:
@@ -671,6 +705,15 @@ class ClientTransport(MemoryTransport):
     def __repr__(self) -> str:
         return f"<MemoryNetwork client #{self.connection_id} to {self.addr} {self.state()}>"
 
+    def logPrefix(self) -> str:
+        """
+        C{"<Protocol's log prefix>,client"}, as the real reactor's
+        C{tcp.Client} (C{"Uninitialized"} until connected).
+        """
+        if self._named is None:
+            return "Uninitialized"
+        return f"{self._protocol_prefix()},client"
+
     # -- connecting (tcp.Client, BaseClient, _BaseBaseClient) -----------------
 
     def resolveAddress(self) -> None:
@@ -695,7 +738,7 @@ class ClientTransport(MemoryTransport):
 
     def _setRealAddress(self, address: tuple[str, int]) -> None:
         self.realAddress = address
-        self._peer = IPv4Address("TCP", address[0], address[1])
+        self._peer = self._stack.peer_address(address[0], address[1])
         self.doConnect()
 
     def doConnect(self) -> Any:
@@ -742,18 +785,14 @@ class ClientTransport(MemoryTransport):
         (a placeholder closed at once if the factory returns L{None}), and
         the protocol's C{makeConnection}.
         """
-        sock = self._sock
-        self._host = IPv4Address("TCP", sock.local[0], sock.local[1])
         self._stack.attempts.pop(self.connection_id, None)
         protocol = self.connector.buildProtocol(self.getPeer())
         self.connected = 1
-        name = type(protocol).__name__ if protocol is not None else "Protocol"
-        self.__dict__["logstr"] = f"{name},client"
-        self.__dict__["_protocol_name"] = name
         if protocol is None:
-            self.protocol = TwistedProtocol()
+            self.protocol = self._named = TwistedProtocol()
             self.loseConnection()
         else:
+            self._named = protocol
             self.protocol = protocol
             self.startReading()
             protocol.makeConnection(self)
@@ -782,6 +821,10 @@ class ClientTransport(MemoryTransport):
             del self.socket
         self._stack.closed_attempt(self)
         self._stack.release(self._sock)
+        record = self._record
+        if record is not None:
+            # Established in the kernel, never reported: this end is gone.
+            record.side_lost(self)
         failure = err if isinstance(err, Failure) else Failure(err)
         loop = self._loop
         loop._trace.extend(
@@ -831,8 +874,11 @@ class ClientTransport(MemoryTransport):
                 "'ClientTransport' object has no attribute 'socket': getHost() "
                 "after the connection was lost (the real reactor raises here too)"
             )
-        host, port = self._sock.local
-        return IPv4Address("TCP", host or _LOCALHOST, port)
+        host = self._host
+        if host is None:
+            local_host, port = self._sock.local
+            host = self._host = tcp_address(local_host or _LOCALHOST, port)
+        return host
 
     def getPeer(self) -> Any:
         """
@@ -862,7 +908,17 @@ class Connector(tcp.Connector):
         bindAddress: Any,
         reactor: Any,
     ) -> None:
-        super().__init__(host, port, factory, timeout, bindAddress, reactor)
+        if isinstance(port, str) or ":" in host:
+            super().__init__(host, port, factory, timeout, bindAddress, reactor)
+        else:
+            # tcp.Connector.__init__ for an int port and a host that cannot
+            # be an IPv6 literal (no colon).
+            self.host, self.port = host, port
+            self.bindAddress = bindAddress
+            self.state = "disconnected"
+            self.reactor = reactor
+            self.factory = factory
+            self.timeout = timeout
         self._stack = stack
         self._loop = loop
 

@@ -123,7 +123,7 @@ class Link:
         self._last_arrival = 0.0
         self.plain = True
         self.merging = True
-        if not conditions.plain:
+        if conditions is not PLAIN:
             self._update()
 
     def __repr__(self) -> str:

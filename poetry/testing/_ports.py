@@ -37,7 +37,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from poetry.testing._socket import Socket, os_error
+from poetry.testing._socket import Socket, os_error, tcp_address
 from poetry.testing._transport import ConnectionRecord, ServerTransport
 
 if TYPE_CHECKING:
@@ -460,7 +460,8 @@ class ListeningPort:
 
     def _accept(self, sock: Socket) -> None:
         peer_host, peer_port = sock.remote
-        protocol = self.factory.buildProtocol(IPv4Address("TCP", peer_host, peer_port))
+        peer = tcp_address(peer_host, peer_port)
+        protocol = self.factory.buildProtocol(peer)
         if protocol is None:
             sock.close()
             self._stack.accepted(self, sock)
@@ -474,7 +475,7 @@ class ListeningPort:
             sock,
             protocol,
             host,
-            IPv4Address("TCP", peer_host, peer_port),
+            peer,
             self,
             session,
             record,
@@ -497,8 +498,8 @@ class ListeningPort:
         address = self._server_addresses.get(host)
         if address is None:
             assert self._realPortNumber is not None
-            address = self._server_addresses[host] = IPv4Address(
-                "TCP", host, self._realPortNumber
+            address = self._server_addresses[host] = tcp_address(
+                host, self._realPortNumber
             )
         return address
 

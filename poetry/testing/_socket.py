@@ -42,6 +42,8 @@ import errno
 import os
 from typing import TYPE_CHECKING, Any, Protocol
 
+from twisted.internet.address import IPv4Address
+
 if TYPE_CHECKING:
     from poetry.testing._clock import Scheduler
 
@@ -56,6 +58,7 @@ __all__ = [
     "Owner",
     "Socket",
     "os_error",
+    "tcp_address",
 ]
 
 EPOLLIN = 0x001
@@ -74,6 +77,21 @@ SEND_BUFFER = 4_130_816
 The bytes a sender's kernel holds for a peer whose receive queue is full
 before C{send} returns C{EAGAIN} (Linux 6 loopback, default C{tcp_wmem}).
 """
+
+
+_new = object.__new__
+
+
+def tcp_address(host: str, port: int) -> IPv4Address:
+    """
+    C{IPv4Address("TCP", host, port)}, made without re-checking the type
+    (the attrs validator costs more than the rest of making it).
+    """
+    address = _new(IPv4Address)
+    address.type = "TCP"
+    address.host = host
+    address.port = port
+    return address
 
 
 def os_error(code: int) -> OSError:
@@ -128,14 +146,19 @@ class Socket:
     One end of an in-memory TCP connection, kernel side (see the module
     docstring).
 
+    An end without an outbound link (L{outbound} is L{None}) delivers
+    straight into the peer's receive queue: the plain, loopback path.  A
+    link is put in only when conditions or faults concern that direction.
+
     @ivar local: C{(host, port)} of this end.
     @ivar remote: C{(host, port)} of the other end.
-    @ivar peer: the other end's socket.
-    @ivar outbound: the link carrying what this end sends.
-    @ivar inbound: the link carrying what this end receives.
+    @ivar peer: the other end's socket (L{None} until connected).
+    @ivar outbound: the link carrying what this end sends, or L{None}.
+    @ivar inbound: the link carrying what this end receives, or L{None}.
     @ivar owner: what to wake on readiness changes (L{None} until accepted
-        or connected).
+        or connected, and once closed).
     @ivar rq_len: the number of bytes received and not read.
+    @ivar received_total: the number of bytes received so far.
     @ivar sq_len: the number of bytes accepted by C{send} and not yet moved
         into the peer's receive queue (or the link).
     @ivar err: the pending error (C{SO_ERROR}), 0 if none.
@@ -143,44 +166,36 @@ class Socket:
     @ivar read_shut: whether nothing more can arrive (C{FIN} or C{RST}).
     @ivar write_shut: whether this end may send nothing more.
     @ivar closed: whether the descriptor was closed.
+    @ivar active_close: whether this end sent its C{FIN} before receiving
+        the peer's.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_fin_pending",
-        "_loop",
-        "_options",
-        "active_close",
-        "bound",
-        "connect_reported",
-        "connection_started",
-        "peer_set",
-        "_rq",
-        "_sq",
-        "closed",
-        "connection_id",
-        "err",
-        "fin",
-        "inbound",
-        "local",
-        "outbound",
-        "owner",
-        "peer",
-        "read_shut",
-        "receive_buffer",
-        "received_total",
-        "remote",
-        "rq_len",
-        "send_buffer",
-        "side",
-        "sq_len",
-        "state",
-        "write_shut",
-    )
-
-    peer: Socket
-    outbound: Carrier
-    inbound: Carrier
+    # What most sockets never change is a class-level default: making a
+    # socket sets five attributes.
+    owner: Owner | None = None
+    state = ESTABLISHED
+    peer: Socket | None = None
+    outbound: Carrier | None = None
+    inbound: Carrier | None = None
+    _rq: list[bytes] | None = None
+    rq_len = 0
+    received_total = 0
+    _sq: list[bytes] | None = None
+    sq_len = 0
+    _fin_pending = False
+    err = 0
+    fin = False
+    read_shut = False
+    write_shut = False
+    closed = False
+    active_close = False
+    bound = False
+    connect_reported = False
+    connection_started = False
+    peer_set = False
+    receive_buffer = RECEIVE_BUFFER
+    send_buffer = SEND_BUFFER
+    _options: dict[tuple[int, int], int] | None = None
 
     def __init__(
         self,
@@ -197,27 +212,10 @@ class Socket:
         self.side = side
         self.local = local
         self.remote = remote
-        self.owner: Owner | None = None
-        self.state = ESTABLISHED
-        self._rq: list[bytes] = []
-        self.rq_len = 0
-        self.received_total = 0
-        self._sq: list[bytes] = []
-        self.sq_len = 0
-        self._fin_pending = False
-        self.err = 0
-        self.fin = False
-        self.read_shut = False
-        self.write_shut = False
-        self.closed = False
-        self.receive_buffer = receive_buffer
-        self.send_buffer = send_buffer
-        self._options: dict[tuple[int, int], int] | None = None
-        self.active_close = False
-        self.bound = False
-        self.connect_reported = False
-        self.connection_started = False
-        self.peer_set = False
+        if receive_buffer != RECEIVE_BUFFER:
+            self.receive_buffer = receive_buffer
+        if send_buffer != SEND_BUFFER:
+            self.send_buffer = send_buffer
 
     def getsockopt(self, level: int, option: int) -> int:
         """
@@ -273,18 +271,21 @@ class Socket:
             raise os_error(code)
         if self.write_shut:
             raise os_error(errno.EPIPE)
+        if data.__class__ is not bytes:
+            data = bytes(data)
         size = len(data)
         if not self.sq_len:
             link = self.outbound
-            if link.plain:
+            if link is None:
                 peer = self.peer
+                assert peer is not None
                 if peer.rq_len + size <= peer.receive_buffer:
                     # The usual case: it all fits in the peer's receive
                     # queue at once.
-                    peer._arrive(bytes(data))
+                    peer._arrive(data)
                     return size
             elif link.room() >= size:
-                link.carry(bytes(data))
+                link.carry(data)
                 return size
         room = self.send_buffer - self.sq_len
         if room <= 0:
@@ -292,7 +293,9 @@ class Socket:
         if size > room:
             data = data[:room]
             size = room
-        self._sq.append(bytes(data))
+        if self._sq is None:
+            self._sq = []
+        self._sq.append(data)
         self.sq_len += size
         self.transmit()
         return size
@@ -308,16 +311,22 @@ class Socket:
         """
         rq = self._rq
         if rq:
+            inbound = self.inbound
             first = rq[0]
-            if len(rq) == 1 and len(first) <= limit and self.inbound.merging:
+            if len(rq) == 1 and len(first) <= limit and (
+                inbound is None or inbound.merging
+            ):
                 rq.clear()
                 self.rq_len = 0
                 data = first
             else:
-                data = self.inbound.take(rq, limit)
+                if inbound is None:
+                    data = _take_merged(rq, limit)
+                else:
+                    data = inbound.take(rq, limit)
                 self.rq_len -= len(data)
             peer = self.peer
-            if peer.sq_len or peer._fin_pending:
+            if peer is not None and (peer.sq_len or peer._fin_pending):
                 peer.transmit()
             return data
         if self.fin:
@@ -336,16 +345,16 @@ class Socket:
 
         @raise OSError: C{ENOTCONN} if the socket is not connected yet.
         """
-        if self.state == CONNECTING:
-            raise os_error(errno.ENOTCONN)
-        if self.write_shut or self.state == CLOSED:
+        if self.write_shut:
+            return
+        state = self.state
+        if state != ESTABLISHED:
+            if state == CONNECTING:
+                raise os_error(errno.ENOTCONN)
             return
         self.write_shut = True
         self._fin_pending = True
         self.transmit()
-        owner = self.owner
-        if owner is not None:
-            owner._wake()
 
     def close(self, linger_zero: bool = False) -> None:
         """
@@ -359,20 +368,20 @@ class Socket:
             return
         self.closed = True
         self.owner = None
-        loop = self._loop
-        if self.state == CONNECTING:
+        state = self.state
+        if state != ESTABLISHED:
             self.state = CLOSED
-            return
-        if self.state == CLOSED:
-            self._rq.clear()
-            self.rq_len = 0
+            if self._rq:
+                self._rq = None
+                self.rq_len = 0
             return
         if linger_zero or self.rq_len:
+            loop = self._loop
             unread = self.rq_len
-            self._rq.clear()
+            self._rq = None
             self.rq_len = 0
             dropped = self.sq_len
-            self._sq.clear()
+            self._sq = None
             self.sq_len = 0
             self._fin_pending = False
             self.state = CLOSED
@@ -390,13 +399,22 @@ class Socket:
                 loop._trace.extend(
                     (loop._now, "drop", self.connection_id, self.side, dropped)
                 )
-            self.outbound.carry_reset()
+            self._send_reset()
             return
         self.read_shut = True
         if not self.write_shut:
             self.write_shut = True
             self._fin_pending = True
             self.transmit()
+
+    def _send_reset(self) -> None:
+        link = self.outbound
+        if link is None:
+            peer = self.peer
+            if peer is not None:
+                peer._arrive_reset()
+        else:
+            link.carry_reset()
 
     # -- what the link delivers ----------------------------------------------
 
@@ -406,20 +424,30 @@ class Socket:
         far as the peer's receive queue has room.
         """
         link = self.outbound
+        peer = self.peer
+        assert peer is not None
         sq = self._sq
         while sq:
-            room = link.room()
+            if link is None:
+                room = peer.receive_buffer - peer.rq_len
+            else:
+                room = link.room()
             if room <= 0:
                 return
             first = sq[0]
             if len(first) <= room:
                 del sq[0]
                 self.sq_len -= len(first)
-                link.carry(first)
             else:
                 sq[0] = first[room:]
                 self.sq_len -= room
-                link.carry(first[:room])
+                first = first[:room]
+            if link is None:
+                peer._arrive(first)
+            else:
+                link.carry(first)
+            if self.sq_len and sq is not self._sq:
+                # The connection was reset meanwhile.
                 return
         if self._fin_pending:
             self._fin_pending = False
@@ -427,26 +455,32 @@ class Socket:
                 self.active_close = True
             loop = self._loop
             loop._trace.extend((loop._now, "fin", self.connection_id, self.side, None))
-            link.carry_fin()
+            if link is None:
+                peer._arrive_fin()
+            else:
+                link.carry_fin()
         owner = self.owner
-        if owner is not None and self.sq_len == 0:
+        if owner is not None and not self.sq_len:
             owner._wake()
 
     def _arrive(self, data: bytes) -> None:
         """
         Bytes arrived from the peer.
         """
-        if self.closed or self.state == CLOSED:
+        if self.state != ESTABLISHED or self.closed:
             # Nobody will read them: answer with a reset.
-            if self.state != CLOSED:
-                self.state = CLOSED
+            self.state = CLOSED
             loop = self._loop
             loop._trace.extend(
                 (loop._now, "rst", self.connection_id, self.side, "data to a closed socket")
             )
-            self.peer_reset_by_answer()
+            self._send_reset()
             return
-        self._rq.append(data)
+        rq = self._rq
+        if rq is None:
+            self._rq = [data]
+        else:
+            rq.append(data)
         size = len(data)
         self.rq_len += size
         self.received_total += size
@@ -461,7 +495,7 @@ class Socket:
 
         @return: the number of bytes lost.
         """
-        rq = self._rq
+        rq = self._rq or []
         lost = 0
         while rq and lost < count:
             last = rq[-1]
@@ -475,12 +509,6 @@ class Socket:
         self.rq_len -= lost
         self.received_total -= lost
         return lost
-
-    def peer_reset_by_answer(self) -> None:
-        """
-        Answer the peer's bytes with a C{RST} (this end is closed).
-        """
-        self.outbound.carry_reset()
 
     def _arrive_fin(self) -> None:
         """
@@ -503,7 +531,7 @@ class Socket:
         if self.closed:
             # An orderly-closed socket still sending: nothing to report.
             self.state = CLOSED
-            self._sq.clear()
+            self._sq = None
             self.sq_len = 0
             self._fin_pending = False
             return
@@ -515,7 +543,7 @@ class Socket:
             self.err = errno.ECONNRESET
         self.state = CLOSED
         dropped = self.sq_len
-        self._sq.clear()
+        self._sq = None
         self.sq_len = 0
         self._fin_pending = False
         self.read_shut = self.write_shut = True
@@ -542,18 +570,18 @@ class Socket:
         The C{EPOLL*} events this socket shows now, as C{tcp_poll} computes
         them.
         """
-        mask = 0
-        if self.state == CONNECTING:
-            return EPOLLERR if self.err else 0
-        if self.state == CLOSED:
-            mask = EPOLLHUP | EPOLLIN
-        else:
-            if self.read_shut and self.write_shut:
-                mask = EPOLLHUP
-            if self._rq or self.read_shut:
-                mask |= EPOLLIN
+        state = self.state
+        if state == ESTABLISHED:
+            if self.read_shut:
+                mask = EPOLLHUP | EPOLLIN if self.write_shut else EPOLLIN
+            else:
+                mask = EPOLLIN if self._rq else 0
             if not self.write_shut and self.sq_len < self.send_buffer:
                 mask |= EPOLLOUT
+        elif state == CLOSED:
+            mask = EPOLLHUP | EPOLLIN
+        else:
+            mask = 0
         if self.err:
             mask |= EPOLLERR
         return mask
@@ -569,4 +597,26 @@ class Socket:
         Bytes received and not read, plus bytes still in flight towards
         this end.
         """
-        return self.rq_len + self.inbound.in_flight()
+        inbound = self.inbound
+        return self.rq_len + (inbound.in_flight() if inbound is not None else 0)
+
+
+def _take_merged(rq: list[bytes], limit: int) -> bytes:
+    """
+    Remove and return the arrived segments of C{rq}, joined, up to C{limit}
+    bytes (a plain direction's read).
+    """
+    parts: list[bytes] = []
+    total = 0
+    while rq and total < limit:
+        first = rq[0]
+        room = limit - total
+        if len(first) <= room:
+            del rq[0]
+            parts.append(first)
+            total += len(first)
+        else:
+            rq[0] = first[room:]
+            parts.append(first[:room])
+            total += room
+    return parts[0] if len(parts) == 1 else b"".join(parts)

@@ -154,46 +154,50 @@ class MemoryTransport:
     @ivar producerPaused: whether this transport paused it.
     """
 
+    # Slots for what every transport sets when made; what most transports
+    # never change (the write-side flags, the producer, the second buffer)
+    # are class-level defaults, set per instance only when they change.
     __slots__ = (
         "__dict__",
         "__weakref__",
-        "_aborting",
-        "_connecting",
         "_host",
         "_loop",
-        "_paused",
+        "_named",
         "_peer",
         "_queued",
         "_record",
         "_sock",
         "_tempDataBuffer",
         "_tempDataLen",
-        "_writeDisconnected",
-        "_writeDisconnecting",
-        "_written",
         "connected",
         "connection_id",
-        "dataBuffer",
         "disconnected",
         "disconnecting",
-        "offset",
-        "other",
-        "producer",
-        "producerPaused",
         "protocol",
         "reading",
         "side",
         "socket",
-        "streamingProducer",
         "writing",
     )
+
+    dataBuffer = b""
+    offset = 0
+    _writeDisconnecting = False
+    _writeDisconnected = False
+    _aborting = False
+    _connecting = False
+    _paused = False
+    producer: IProducer | None = None
+    streamingProducer = False
+    producerPaused = False
+    _written: list[bytes] | None = None
+    other: MemoryTransport | None = None
 
     bufferSize = BUFFER_SIZE
     SEND_LIMIT = SEND_LIMIT
 
     protocol: IProtocol
     socket: Socket
-    other: MemoryTransport | None
 
     def __init__(
         self,
@@ -208,28 +212,17 @@ class MemoryTransport:
         self.side = side
         self.connection_id = socket.connection_id
         self._record = record
-        self.other = None
         self.connected = 0
         self.disconnected = 0
         self.disconnecting = 0
-        self._writeDisconnecting = False
-        self._writeDisconnected = False
-        self._aborting = False
-        self._connecting = False
-        self._paused = False
-        self.dataBuffer = b""
-        self.offset = 0
         self._tempDataBuffer: list[bytes] = []
         self._tempDataLen = 0
-        self.producer: IProducer | None = None
-        self.streamingProducer = False
-        self.producerPaused = False
         self.reading = False
         self.writing = False
         self._queued = False
-        self._written: list[bytes] | None = None
         self._host: Any = None
         self._peer: Any = None
+        self._named: object = None
 
     def __repr__(self) -> str:
         return (
@@ -440,7 +433,7 @@ class MemoryTransport:
             failure=failure,
             side=self.side,
             id=self.connection_id,
-            protocol=self.__dict__.get("_protocol_name", "?"),
+            protocol=self.logPrefix(),
         )
 
     def _disconnectSelectable(self, why: Any, isRead: bool) -> None:
@@ -672,8 +665,8 @@ class MemoryTransport:
             self.socket.shutdown_write()
         except OSError:
             pass
-        half = IHalfCloseableProtocol(self.protocol, None)
-        if half is not None:
+        half = self.protocol
+        if IHalfCloseableProtocol.providedBy(half):
             try:
                 half.writeConnectionLost()
             except BaseException:
@@ -689,8 +682,8 @@ class MemoryTransport:
         """
         loop = self._loop
         loop._trace.extend((loop._now, "eof", self.connection_id, self.side, None))
-        half = IHalfCloseableProtocol(self.protocol, None)
-        if half is not None:
+        half = self.protocol
+        if IHalfCloseableProtocol.providedBy(half):
             try:
                 half.readConnectionLost()
             except BaseException:
@@ -725,7 +718,8 @@ class MemoryTransport:
             self.producer = None
         self.reading = False
         self.writing = False
-        orderly = not reason.check(ConnectionAborted)
+        kind = reason.type
+        orderly = kind is None or not issubclass(kind, ConnectionAborted)
         if orderly:
             try:
                 sock.shutdown_write()
@@ -879,7 +873,13 @@ class MemoryTransport:
         As the real reactor: C{"<Protocol>,<session>,<host>"} on the server
         end, C{"<Protocol>,client"} on the client end.
         """
-        return str(self.__dict__.get("logstr", "-"))
+        return "-"
+
+    def _protocol_prefix(self) -> str:
+        protocol = self._named
+        if ILoggingContext.providedBy(protocol):
+            return str(protocol.logPrefix())  # type: ignore[union-attr]
+        return type(protocol).__name__
 
 
 def _checksummed(data: bytes) -> str:
@@ -912,15 +912,20 @@ class ServerTransport(MemoryTransport):
     ) -> None:
         super().__init__(loop, socket, "server", record)
         self.protocol = protocol
+        self._named = protocol
         self._host = host
         self._peer = peer
         self.server = server
         self.sessionno = sessionno
-        name = protocol.__class__.__name__
-        if ILoggingContext.providedBy(protocol):
-            name = protocol.logPrefix()
-        self.__dict__["logstr"] = f"{name},{sessionno},{peer.host}"
-        self.__dict__["_protocol_name"] = protocol.__class__.__name__
         socket.owner = self
-        self.startReading()
+        self.reading = True
+        self._queued = True
+        loop._ready.append(self)
         self.connected = 1
+
+    def logPrefix(self) -> str:
+        """
+        C{"<Protocol's log prefix>,<session>,<client host>"}, as the real
+        reactor's C{tcp.Server}.
+        """
+        return f"{self._protocol_prefix()},{self.sessionno},{self._peer.host}"
