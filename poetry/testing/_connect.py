@@ -807,7 +807,6 @@ class ClientTransport(MemoryTransport):
             return
         self.reading = False
         self.writing = False
-        self._connecting = False
         try:
             sock = self.socket
         except AttributeError:

@@ -274,6 +274,8 @@ class Socket:
         if data.__class__ is not bytes:
             data = bytes(data)
         size = len(data)
+        if not size:
+            return 0
         if not self.sq_len:
             link = self.outbound
             if link is None:
@@ -576,10 +578,12 @@ class Socket:
                 mask = EPOLLHUP | EPOLLIN if self.write_shut else EPOLLIN
             else:
                 mask = EPOLLIN if self._rq else 0
-            if not self.write_shut and self.sq_len < self.send_buffer:
+            # A shut write side polls writable, so that a writer learns of
+            # it (its next send fails with EPIPE).
+            if self.write_shut or self.sq_len < self.send_buffer:
                 mask |= EPOLLOUT
         elif state == CLOSED:
-            mask = EPOLLHUP | EPOLLIN
+            mask = EPOLLHUP | EPOLLIN | EPOLLOUT
         else:
             mask = 0
         if self.err:

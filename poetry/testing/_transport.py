@@ -521,10 +521,8 @@ class MemoryTransport:
             self._tempDataLen = 0
         if self.offset:
             sent = self.writeSomeData(memoryview(self.dataBuffer)[self.offset :])
-        elif self.dataBuffer:
-            sent = self.writeSomeData(self.dataBuffer)
         else:
-            sent = 0
+            sent = self.writeSomeData(self.dataBuffer)
         if sent.__class__ is not int:
             return sent
         if sent:

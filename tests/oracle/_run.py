@@ -102,8 +102,10 @@ def runOnMemory(scenario: Scenario, seed: int = MEMORY_SEED) -> Outcome:
     net = MemoryNetwork(seed=seed)
 
     def reset(transport: Any) -> None:
+        # What the real side does: SO_LINGER (1, 0), then abortConnection();
+        # an abort on the memory network closes its socket the same way.
         assert isinstance(transport, MemoryTransport), transport
-        net.faults.reset(transport)
+        transport.abortConnection()
 
     world = World(net, "memory", reset)
     d = Deferred.fromCoroutine(_outcomeOf(scenario, world))
