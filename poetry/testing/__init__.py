@@ -2,13 +2,15 @@
 A deterministic in-memory TCP harness for testing Twisted protocols.
 
 L{MemoryNetwork} is a reactor (L{IReactorTCP}, L{IReactorTime},
-L{IReactorPluggableNameResolver}) whose connections are made in memory, on a
-virtual clock, reproducibly from one seed; its behaviour is pinned against
-the real reactor by a shared contract suite.  Links can be given conditions
+L{IReactorPluggableNameResolver}, L{IReactorCore}, C{callFromThread}) whose
+connections are made in memory, on a virtual clock, reproducibly from one
+seed; its behaviour is pinned against the real reactor by a shared contract
+suite.  Links can be given conditions
 (chunking, latency, jitter, bandwidth: L{LinkConditions}), faults can be
 injected (C{net.faults}: refuse, hang, reset, stall, partition, abort) and
-seeded chaos explores many fault schedules (L{Chaos}).  See
-C{docs/testing.md}.
+seeded chaos explores many fault schedules (L{Chaos}).
+L{MemoryNetworkTestCase} guards each test against work scheduled on the
+global reactor (L{GlobalReactorGuard}).  See C{docs/testing.md}.
 """
 
 from poetry.testing._chaos import CHAOS_KINDS, Chaos
@@ -29,8 +31,10 @@ from poetry.testing._conditions import (
 from poetry.testing._determinism import assert_deterministic
 from poetry.testing._errors import (
     Deadlock,
+    GlobalReactorUsed,
     HarnessError,
     NondeterminismError,
+    RunUntilTimeout,
     StepBudgetExceeded,
     TimerErrors,
     Unclean,
@@ -42,6 +46,11 @@ from poetry.testing._faults import (
     Faults,
     ScheduledFault,
     ScheduledFaults,
+)
+from poetry.testing._guard import (
+    GlobalActivity,
+    GlobalReactorGuard,
+    route_global_cooperator,
 )
 from poetry.testing._hosts import HostReactor
 from poetry.testing._network import MemoryNetwork
@@ -80,6 +89,9 @@ __all__ = [
     "FaultPlan",
     "Faults",
     "FixedSize",
+    "GlobalActivity",
+    "GlobalReactorGuard",
+    "GlobalReactorUsed",
     "HarnessError",
     "HostReactor",
     "LinkConditions",
@@ -88,6 +100,7 @@ __all__ = [
     "MemoryTransport",
     "NondeterminismError",
     "RandomSizes",
+    "RunUntilTimeout",
     "ScheduledFault",
     "ScheduledFaults",
     "SplitAt",
@@ -101,4 +114,5 @@ __all__ = [
     "assert_every_split",
     "every_split",
     "reproduction_line",
+    "route_global_cooperator",
 ]

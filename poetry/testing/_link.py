@@ -551,6 +551,7 @@ class LinkPipe(Pipe):
             size = len(item)
             self.unread -= size
             self.delivered_bytes += size
+            net._moved += size
             net._trace.extend(
                 (net._now, "deliver", self.connection_id, destination.side, size)
             )

@@ -28,6 +28,8 @@ from twisted.internet.interfaces import (
     IHostnameResolver,
     IListeningPort,
     IProtocolFactory,
+    IReactorCore,
+    IReactorFromThreads,
     IReactorPluggableNameResolver,
     IReactorTCP,
     IReactorTime,
@@ -39,8 +41,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from poetry.testing._clock import Scheduler
 from poetry.testing._conditions import LinkConditions, directions_of
+from poetry.testing._core import ReactorCore
 from poetry.testing._errors import Unclean
 from poetry.testing._resolver import HostMapResolver
 from poetry.testing._seed import resolve_seed
@@ -363,8 +365,14 @@ class _Connector:
                 _log.failure("doStop of {factory} raised", factory=self.factory)
 
 
-@implementer(IReactorTCP, IReactorTime, IReactorPluggableNameResolver)
-class MemoryNetwork(Scheduler):
+@implementer(
+    IReactorTCP,
+    IReactorTime,
+    IReactorPluggableNameResolver,
+    IReactorCore,
+    IReactorFromThreads,
+)
+class MemoryNetwork(ReactorCore):
     """
     An in-memory TCP world on a virtual clock: a reactor for code under
     test.

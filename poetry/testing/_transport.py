@@ -318,6 +318,7 @@ class Pipe:
             size = len(item)
             self.unread -= size
             net = self._net
+            net._moved += size
             net._trace.extend(
                 (net._now, "deliver", self.connection_id, destination.side, size)
             )
