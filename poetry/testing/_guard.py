@@ -206,6 +206,11 @@ def _frame_fix(stack: Sequence[FrameSummary]) -> str | None:
 
 
 def _call_fix(func: object, stack: Sequence[FrameSummary]) -> str:
+    if stack and _is_user_frame(stack[-1]):
+        return (
+            "schedule on the network: net.callLater(...) instead of "
+            "reactor.callLater(...)"
+        )
     if type(func).__name__ == "LoopingCall":
         return (
             "set the LoopingCall's clock before starting it: loop.clock = net "
@@ -238,7 +243,7 @@ def _describe_call(call: Any, reactor: Any) -> str:
         due = call.getTime() - reactor.seconds()
     except Exception:
         return description
-    return f"{description}, due in {max(due, 0.0):.3g} s"
+    return f"{description}, due in {max(due, 0.0):.1f} s"
 
 
 def _describe_task(cooperative: Any) -> str:
