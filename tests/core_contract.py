@@ -14,21 +14,31 @@ with the expected list: the order of startup and shutdown triggers, the
 value of C{running} inside each, what a C{stop()} from a timed call lets run
 before the shutdown, how C{before} triggers' L{Deferred}s are waited for,
 C{crash}, restarting, C{callFromThread} ordering and C{task.react}'s exit
-statuses.  Scenarios stop their reactor with timed calls of delay 0 (on the
+statuses.  One scenario stops from C{dataReceived}, over a TCP connection on
+C{127.0.0.1} (the reactor's own C{listenTCP}/C{connectTCP}).  Scenarios stop their reactor with timed calls of delay 0 (on the
 real reactor the integration test adds a far safety timer that crashes it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.address import IPv4Address
+from twisted.internet.defer import Deferred, fail, gatherResults, maybeDeferred
 from twisted.internet.error import (
     ReactorNotRestartable,
     ReactorNotRunning,
 )
+from twisted.internet.interfaces import IListeningPort, IReactorTCP
+from twisted.internet.protocol import (
+    ClientFactory,
+    ServerFactory,
+    connectionDone,
+)
+from twisted.internet.protocol import Protocol as TwistedProtocol
 from twisted.internet.task import deferLater, react
+from twisted.python.failure import Failure
 
 if TYPE_CHECKING:
     from twisted.trial.unittest import SynchronousTestCase
@@ -219,6 +229,58 @@ class ReactorCoreContractMixin(_TestCaseBase):
         self.runReactor(reactor)
         self.assertEqual(
             log, [("timer in the stopping pass", True), ("before shutdown", True)]
+        )
+
+    def test_stopFromDataReceived(self) -> None:
+        """
+        A C{stop()} made while handling I/O (here C{dataReceived}) fires the
+        shutdown in the next pass, after that pass's timed calls: a
+        C{callLater(0)} made next to the C{stop()} runs first.
+        """
+        reactor = self.newReactor()
+        log, record = self.recorder(reactor)
+        tcp = cast(IReactorTCP, reactor)
+        closed: list[Deferred[None]] = [Deferred(), Deferred()]
+
+        class Ends(TwistedProtocol):
+            def __init__(self, lost: Deferred[None]) -> None:
+                self.lost = lost
+
+            def connectionMade(self) -> None:
+                assert self.transport is not None
+                self.transport.write(b"x")
+
+            def dataReceived(self, data: bytes) -> None:
+                if self.lost is closed[1]:
+                    record("dataReceived")
+                    reactor.callLater(0, record, "timer next to stop()")
+                    reactor.stop()
+
+            def connectionLost(self, reason: Failure = connectionDone) -> None:
+                self.lost.callback(None)
+
+        server = ServerFactory.forProtocol(lambda: Ends(closed[0]))
+        port = tcp.listenTCP(0, server, interface="127.0.0.1")
+        client = ClientFactory.forProtocol(lambda: Ends(closed[1]))
+        connector = tcp.connectTCP("127.0.0.1", _port_number(port), client)
+
+        def clean_up() -> Deferred[object]:
+            record("before shutdown")
+            connector.disconnect()
+            stopped = maybeDeferred(port.stopListening)
+            return gatherResults([*closed, stopped])
+
+        reactor.addSystemEventTrigger("before", "shutdown", clean_up)
+        reactor.addSystemEventTrigger("during", "shutdown", record, "during")
+        self.runReactor(reactor)
+        self.assertEqual(
+            log,
+            [
+                ("dataReceived", True),
+                ("timer next to stop()", True),
+                ("before shutdown", True),
+                ("during", False),
+            ],
         )
 
     def test_beforeShutdownDeferredsAreAwaited(self) -> None:
@@ -495,6 +557,12 @@ class ReactorCoreContractMixin(_TestCaseBase):
 
         self.assertEqual(self.react(reactor, main), 1)
         self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+
+
+def _port_number(port: IListeningPort) -> int:
+    address = port.getHost()
+    assert isinstance(address, IPv4Address)
+    return address.port
 
 
 def _exit(ignored: object, status: int) -> None:
