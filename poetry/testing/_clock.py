@@ -394,7 +394,7 @@ class Scheduler:
         previous = mark = (0, self._moved, 0)
         idle = 0
         idle_limit = self.idle_timer_limit or 0
-        idle_mark = (0, 0, 0.0)
+        idle_mark = (0, 0.0)
         self._looping += 1
         try:
             while True:
@@ -447,7 +447,7 @@ class Scheduler:
                     # A pass of timed calls only.
                     idle += 1
                     if idle == 1:
-                        idle_mark = (self._moved, self._sequence, self._now)
+                        idle_mark = (self._sequence, self._now)
                     elif idle >= idle_limit:
                         if self._timer_loop(idle_mark, end is not None):
                             raise self._timer_loop_found(what, steps, idle)
@@ -467,19 +467,18 @@ class Scheduler:
         finally:
             self._looping -= 1
 
-    def _timer_loop(self, mark: tuple[int, int, float], bounded: bool) -> bool:
+    def _timer_loop(self, mark: tuple[int, float], bounded: bool) -> bool:
         """
-        Whether the passes of timed calls since C{mark} (bytes moved, timer
-        sequence and time when they began) are a loop that nothing else can
-        end: no byte moved, and -- when the run is not bounded in time --
+        Whether the passes of nothing but timed calls since C{mark} (the
+        timer sequence number and the time when they began; no step ran in
+        them, so no byte was delivered and no connection changed) are a
+        loop that nothing else can end: when the run is not bounded in time,
         every pending timer was scheduled by those passes (nothing pending
         from before, such as a timeout, that the run could be waiting for);
-        when it is bounded, the clock did not move either (a C{callLater(0)}
+        when it is bounded, the clock did not move (a C{callLater(0)}
         cascade).
         """
-        moved, sequence, now = mark
-        if self._moved != moved:
-            return False
+        sequence, now = mark
         if bounded:
             return self._now == now
         live = self._live_timers()
