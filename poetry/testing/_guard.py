@@ -168,13 +168,20 @@ def _installed_reactor() -> Any:
 
 
 def _short_path(filename: str) -> str:
+    """
+    C{filename} relative to the deepest C{sys.path} entry holding it (as
+    its module is named), e.g. C{twisted/internet/task.py} or
+    C{tests/unit/test_x.py}; else as it is.
+    """
     path = os.path.abspath(filename)
-    if path.startswith(_SITE_DIR):
-        return path[len(_SITE_DIR) :]
-    cwd = os.getcwd() + os.sep
-    if path.startswith(cwd):
-        return path[len(cwd) :]
-    return filename
+    best = ""
+    for entry in [_SITE_DIR, *sys.path]:
+        if not entry:
+            continue
+        root = os.path.abspath(entry).rstrip(os.sep) + os.sep
+        if path.startswith(root) and len(root) > len(best):
+            best = root
+    return path[len(best) :] if best else filename
 
 
 def _where(frame: FrameSummary) -> str:
