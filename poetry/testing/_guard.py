@@ -231,13 +231,26 @@ def _call_fix(func: object, stack: Sequence[FrameSummary]) -> str:
     return "pass the network where the code takes a clock or reactor (clock=net, reactor=net)"
 
 
+# The module-level functions that only pass a call on to the global reactor
+# or cooperator: "through" names their caller.
+_PASSING_ON = {"cooperate", "coiterate", "_defaultScheduler"}
+_TASK_MODULE = os.path.join(_TWISTED_DIR, "internet", "task.py")
+
+
+def _passes_on(frame: FrameSummary) -> bool:
+    return frame.name in _PASSING_ON and os.path.abspath(frame.filename) == _TASK_MODULE
+
+
 def _activity(
     kind: str, what: str, stack: Sequence[FrameSummary] | None, fix: str
 ) -> GlobalActivity:
     if not stack:
         return GlobalActivity(kind, what, None, None, None, fix)
     user = next((f for f in reversed(stack) if _is_user_frame(f)), None)
-    innermost = stack[-1]
+    inner = list(stack)
+    while len(inner) > 1 and _passes_on(inner[-1]):
+        inner.pop()
+    innermost = inner[-1]
     if user is None:
         return GlobalActivity(kind, what, _where(innermost), innermost.line, None, fix)
     via = None if user is innermost else _where(innermost)
