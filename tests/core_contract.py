@@ -15,8 +15,9 @@ value of C{running} inside each, what a C{stop()} from a timed call lets run
 before the shutdown, how C{before} triggers' L{Deferred}s are waited for,
 C{crash}, restarting, C{callFromThread} ordering and C{task.react}'s exit
 statuses.  One scenario stops from C{dataReceived}, over a TCP connection on
-C{127.0.0.1} (the reactor's own C{listenTCP}/C{connectTCP}).  Scenarios stop their reactor with timed calls of delay 0 (on the
-real reactor the integration test adds a far safety timer that crashes it).
+C{127.0.0.1} (the reactor's own C{listenTCP}/C{connectTCP}).  Scenarios stop
+their reactor with timed calls of delay 0 (on the real reactor the
+integration test adds a far safety timer that crashes it).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from twisted.internet.error import (
     ReactorNotRestartable,
     ReactorNotRunning,
 )
-from twisted.internet.interfaces import IListeningPort, IReactorTCP
+from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import (
     ClientFactory,
     ServerFactory,
@@ -57,6 +58,8 @@ class CoreReactor(Protocol):
     """
 
     running: bool
+
+    def run(self, installSignalHandlers: bool = True) -> None: ...
 
     def stop(self) -> None: ...
 
@@ -239,7 +242,7 @@ class ReactorCoreContractMixin(_TestCaseBase):
         """
         reactor = self.newReactor()
         log, record = self.recorder(reactor)
-        tcp = cast(IReactorTCP, reactor)
+        tcp = cast(Any, reactor)
         closed: list[Deferred[None]] = [Deferred(), Deferred()]
 
         class Ends(TwistedProtocol):
@@ -264,10 +267,10 @@ class ReactorCoreContractMixin(_TestCaseBase):
         client = ClientFactory.forProtocol(lambda: Ends(closed[1]))
         connector = tcp.connectTCP("127.0.0.1", _port_number(port), client)
 
-        def clean_up() -> Deferred[object]:
+        def clean_up() -> Deferred[list[None]]:
             record("before shutdown")
             connector.disconnect()
-            stopped = maybeDeferred(port.stopListening)
+            stopped: Deferred[None] = maybeDeferred(port.stopListening)
             return gatherResults([*closed, stopped])
 
         reactor.addSystemEventTrigger("before", "shutdown", clean_up)
@@ -420,9 +423,7 @@ class ReactorCoreContractMixin(_TestCaseBase):
         """
         reactor = self.newReactor()
         log, record = self.recorder(reactor)
-        trigger = reactor.addSystemEventTrigger(
-            "before", "shutdown", record, "removed"
-        )
+        trigger = reactor.addSystemEventTrigger("before", "shutdown", record, "removed")
         reactor.addSystemEventTrigger("before", "shutdown", record, "kept")
         reactor.removeSystemEventTrigger(trigger)
         self.assertRaises(ValueError, reactor.removeSystemEventTrigger, trigger)
@@ -444,9 +445,7 @@ class ReactorCoreContractMixin(_TestCaseBase):
         reactor.fireSystemEvent("custom")
         reactor.fireSystemEvent("custom")
         reactor.fireSystemEvent("nothing registered")
-        self.assertEqual(
-            log, [("before", False), ("during", False), ("after", False)]
-        )
+        self.assertEqual(log, [("before", False), ("during", False), ("after", False)])
         self.assertRaises(
             KeyError, reactor.addSystemEventTrigger, "sometime", "custom", record
         )
@@ -511,9 +510,10 @@ class ReactorCoreContractMixin(_TestCaseBase):
         """
         C{task.react(main, _reactor=reactor)}: its exit status.
         """
-        with self.assertRaises(SystemExit) as caught:
+        try:
             react(main, _reactor=reactor)  # type: ignore[arg-type]  # CoreReactor is IReactorCore's shape
-        return caught.exception.code
+        except SystemExit as exit:
+            return exit.code
 
     def test_reactSuccess(self) -> None:
         """

@@ -725,8 +725,7 @@ class Scheduler:
         else:
             cause = "steps"
             lines.append(
-                f"No data moved in the last {window} steps, yet steps kept "
-                "running."
+                f"No data moved in the last {window} steps, yet steps kept running."
             )
         lines.extend(self._recent())
         lines.append(self.describe())

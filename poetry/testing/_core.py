@@ -86,20 +86,22 @@ class _Event:
         return (phase, callable, args, kwargs)
 
     def remove(self, handle: object) -> None:
-        try:
-            phase, callable, args, kwargs = handle  # type: ignore[misc]  # checked below
-        except (TypeError, ValueError):
-            raise ValueError("invalid trigger handle") from None
+        if not (isinstance(handle, tuple) and len(handle) == 4):
+            raise ValueError("invalid trigger handle")
+        phase, callable, args, kwargs = handle
         trigger = (callable, args, kwargs)
-        if self.state == "BEFORE" and phase == "before":
-            if trigger in self.finished_before:
-                warnings.warn(
-                    "Removing already-fired system event triggers will raise an "
-                    "exception in a future version of Twisted.",
-                    category=DeprecationWarning,
-                    stacklevel=3,
-                )
-                return
+        if (
+            self.state == "BEFORE"
+            and phase == "before"
+            and trigger in self.finished_before
+        ):
+            warnings.warn(
+                "Removing already-fired system event triggers will raise an "
+                "exception in a future version of Twisted.",
+                category=DeprecationWarning,
+                stacklevel=3,
+            )
+            return
         self._phase(phase).remove(trigger)
 
     def user_triggers(self, builtin: object) -> list[_Trigger]:

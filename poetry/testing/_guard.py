@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from traceback import FrameSummary
 from typing import TYPE_CHECKING, Any
 
-import twisted
 from twisted.internet import task
 from twisted.internet.interfaces import IReactorFDSet
 
+import twisted
 from poetry.testing._errors import GlobalReactorUsed
 from poetry.testing._trace import describe_callable
 
@@ -228,7 +228,10 @@ def _call_fix(func: object, stack: Sequence[FrameSummary]) -> str:
     known = _frame_fix(stack)
     if known is not None:
         return known
-    return "pass the network where the code takes a clock or reactor (clock=net, reactor=net)"
+    return (
+        "pass the network where the code takes a clock or reactor "
+        "(clock=net, reactor=net)"
+    )
 
 
 # The module-level functions that only pass a call on to the global reactor
@@ -349,7 +352,7 @@ class GlobalReactorGuard:
             return []
         things: list[object] = list(reactor.getDelayedCalls())
         if IReactorFDSet.providedBy(reactor):
-            internal = getattr(reactor, "_internalReaders", set())
+            internal: set[Any] = getattr(reactor, "_internalReaders", set())
             things += [r for r in reactor.getReaders() if r not in internal]
             things += list(reactor.getWriters())
         return things
@@ -401,7 +404,7 @@ class GlobalReactorGuard:
                 if id(call) not in baseline and call is not tick
             ]
             if IReactorFDSet.providedBy(reactor):
-                internal = getattr(reactor, "_internalReaders", set())
+                internal: set[Any] = getattr(reactor, "_internalReaders", set())
                 readers = [
                     r
                     for r in reactor.getReaders()
@@ -591,10 +594,7 @@ def global_reactor_hint(net: Scheduler) -> str | None:
     return (
         f"Work waiting on the global reactor ({since}), which does not run "
         "while the MemoryNetwork is driven -- probably what this is waiting "
-        "for:\n"
-        + describe_activity(activity)
-        + "\n"
-        + GENERAL_FIX
+        "for:\n" + describe_activity(activity) + "\n" + GENERAL_FIX
     )
 
 

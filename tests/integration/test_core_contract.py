@@ -43,7 +43,7 @@ class RealReactorCoreContractTests(ReactorCoreContractMixin, SynchronousTestCase
         return reactor  # type: ignore[no-any-return]  # a real reactor has CoreReactor's shape
 
     def runReactor(self, reactor: CoreReactor) -> None:
-        reactor.run(installSignalHandlers=False)  # type: ignore[call-arg]  # real reactors take it
+        reactor.run(installSignalHandlers=False)
 
     def _dispose(self, reactor: Any, safety: Any) -> None:
         self.assertFalse(safety.called, "the scenario never stopped its reactor")

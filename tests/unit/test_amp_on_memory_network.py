@@ -20,7 +20,7 @@ from twisted.internet.endpoints import (
 )
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IListeningPort
-from twisted.internet.protocol import Factory
+from twisted.internet.protocol import Factory, connectionDone
 from twisted.protocols import amp
 from twisted.python.failure import Failure
 
@@ -45,24 +45,36 @@ class Overdrawn(Exception):
 
 
 class Sum(amp.Command):
-    arguments = [(b"a", amp.Integer()), (b"b", amp.Integer())]
-    response = [(b"total", amp.Integer())]
+    arguments: ClassVar[list[tuple[bytes, amp.Argument]]] = [
+        (b"a", amp.Integer()),
+        (b"b", amp.Integer()),
+    ]
+    response: ClassVar[list[tuple[bytes, amp.Argument]]] = [(b"total", amp.Integer())]
 
 
 class Echo(amp.Command):
-    arguments = [(b"text", amp.Unicode()), (b"blob", amp.String())]
-    response = [(b"text", amp.Unicode()), (b"blob", amp.String())]
+    arguments: ClassVar[list[tuple[bytes, amp.Argument]]] = [
+        (b"text", amp.Unicode()),
+        (b"blob", amp.String()),
+    ]
+    response: ClassVar[list[tuple[bytes, amp.Argument]]] = [
+        (b"text", amp.Unicode()),
+        (b"blob", amp.String()),
+    ]
 
 
 class Withdraw(amp.Command):
-    arguments = [(b"amount", amp.Integer())]
-    response = [(b"balance", amp.Integer())]
-    errors = {Overdrawn: b"OVERDRAWN"}
+    arguments: ClassVar[list[tuple[bytes, amp.Argument]]] = [(b"amount", amp.Integer())]
+    response: ClassVar[list[tuple[bytes, amp.Argument]]] = [(b"balance", amp.Integer())]
+    errors: ClassVar[dict[type[Exception], bytes]] = {Overdrawn: b"OVERDRAWN"}
 
 
 class Divide(amp.Command):
-    arguments = [(b"numerator", amp.Integer()), (b"denominator", amp.Integer())]
-    response = [(b"result", amp.Float())]
+    arguments: ClassVar[list[tuple[bytes, amp.Argument]]] = [
+        (b"numerator", amp.Integer()),
+        (b"denominator", amp.Integer()),
+    ]
+    response: ClassVar[list[tuple[bytes, amp.Argument]]] = [(b"result", amp.Float())]
 
 
 class Hang(amp.Command):
@@ -106,7 +118,7 @@ class Bank(amp.AMP):
     def hang(self) -> Deferred[dict[str, object]]:
         return Deferred()
 
-    def connectionLost(self, reason: Failure) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         super().connectionLost(reason)
         self.reasons.append(reason)
         self.lost.callback(None)
@@ -158,7 +170,7 @@ class _AMPScenarios(_TestCaseBase):
 
     def hang_up(self) -> None:
         transport = self.customer.transport
-        if transport is not None and transport.connected:  # type: ignore[attr-defined]  # a TCP transport
+        if transport is not None and transport.connected:
             transport.loseConnection()
             self.net.advance(0)
 

@@ -35,6 +35,7 @@ from poetry.testing import Deadlock, MemoryNetworkTestCase
 
 CAFE = poems.load("cafe")
 
+
 class _WithFileno(io.BytesIO):
     """
     Binary standard output backed by the file descriptor C{fd} (which

@@ -7,7 +7,9 @@ early report of a timer loop (C{idle_timer_limit}).
 
 from __future__ import annotations
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.interfaces import IConnector
 from twisted.internet.protocol import ClientFactory, Protocol
@@ -128,9 +130,10 @@ class StepBudgetCauseTests(MemoryNetworkTestCase):
             def dataReceived(self, data: bytes) -> None:
                 received.append(data)
 
-        self.net.connectTCP(
-            "127.0.0.1", port.getHost().port, ClientFactory.forProtocol(Reader)  # type: ignore[attr-defined]  # an IPv4Address
-        )
+        address = port.getHost()
+        assert isinstance(address, IPv4Address)
+        endpoint = TCP4ClientEndpoint(self.net, "127.0.0.1", address.port)
+        self.net.run_until(connectProtocol(endpoint, Reader()))
         error = self.assertRaises(StepBudgetExceeded, self.net.run)
         self.assertEqual(error.cause, "data")
         self.assertGreater(error.bytes_moved, 0)

@@ -15,8 +15,9 @@ from twisted.internet.error import (
     ReactorNotRunning,
 )
 from twisted.internet.interfaces import IReactorCore, IReactorFromThreads
-from twisted.logger import LogEvent, globalLogPublisher
+from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import provider
 from zope.interface.verify import verifyObject
 
 from poetry import poems
@@ -218,8 +219,13 @@ class CallFromThreadTests(MemoryNetworkTestCase):
         A call that raises is logged as the real reactor logs it.
         """
         events: list[LogEvent] = []
-        globalLogPublisher.addObserver(events.append)
-        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+
+        @provider(ILogObserver)
+        def observe(event: LogEvent) -> None:
+            events.append(event)
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
         self.net.callFromThread(lambda: 1 // 0)
         self.net.run()
         self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
@@ -258,7 +264,10 @@ class ServiceTests(MemoryNetworkTestCase):
         )
         fetched: list[bytes] = []
         self.net.callLater(
-            1, lambda: get_poetry(self.net, "127.0.0.1", 10000).addCallback(fetched.append)
+            1,
+            lambda: get_poetry(self.net, "127.0.0.1", 10000).addCallback(
+                fetched.append
+            ),
         )
         self.net.callLater(5, self.net.stop)
         self.net.run()

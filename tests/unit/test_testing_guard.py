@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from twisted.internet import task
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReadDescriptor
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import LoopingCall, deferLater
 from twisted.protocols.policies import TimeoutMixin
@@ -28,7 +29,6 @@ from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.client import FileBodyProducer
 from zope.interface import implementer
-from twisted.internet.interfaces import IReadDescriptor
 
 from poetry.testing import (
     Deadlock,
@@ -63,7 +63,9 @@ def global_state() -> tuple[list[object], list[object], object]:
     )
 
 
-def run_inner(test: Callable[[MemoryNetworkTestCase], object], guard: bool = True) -> TestResult:
+def run_inner(
+    test: Callable[[MemoryNetworkTestCase], object], guard: bool = True
+) -> TestResult:
     """
     Run C{test} as the body of an inner L{MemoryNetworkTestCase} test.
     """
@@ -153,7 +155,9 @@ class MemoryNetworkTestCaseGuardTests(MemoryNetworkTestCase):
         self.assertIn("1. delayed call: MemoryNetwork.stop, due in ", text)
         self.assertIn(f"scheduled at {THIS_FILE}:", text)
         self.assertIn(", in leak", text)
-        self.assertIn("scheduled.append(global_reactor().callLater(5, case.net.stop))", text)
+        self.assertIn(
+            "scheduled.append(global_reactor().callLater(5, case.net.stop))", text
+        )
         self.assertIn("fix: schedule on the network: net.callLater(...)", text)
         self.assertIn("clock=net, reactor=net, cooperator=net.cooperator()", text)
         self.assertIn("guard_global_reactor = False", text)
@@ -227,11 +231,11 @@ class MemoryNetworkTestCaseGuardTests(MemoryNetworkTestCase):
         """
 
         def leak(case: MemoryNetworkTestCase) -> None:
-            FileBodyProducer(io.BytesIO(b"body")).startProducing(io.BytesIO())  # type: ignore[arg-type]  # any writable consumer
+            FileBodyProducer(io.BytesIO(b"body")).startProducing(io.BytesIO())
 
         text = failure_text(run_inner(leak))
         self.assertIn("cooperative task: FileBodyProducer._writeloop", text)
-        self.assertIn("FileBodyProducer(io.BytesIO(b\"body\")).startProducing", text)
+        self.assertIn('FileBodyProducer(io.BytesIO(b"body")).startProducing', text)
 
     def test_reader(self) -> None:
         """
@@ -328,7 +332,9 @@ class GlobalReactorGuardTests(SynchronousTestCase):
         self.assertEqual(record.kind, "delayed call")
         self.assertTrue(record.what.startswith("MemoryNetwork.stop, due in "))
         self.assertIn(f"{THIS_FILE}:", record.scheduled_at or "")
-        self.assertEqual(record.source, "call = global_reactor().callLater(1, net.stop)")
+        self.assertEqual(
+            record.source, "call = global_reactor().callLater(1, net.stop)"
+        )
         self.assertIsNone(record.via)
         self.assertIn("POETRY_TEST_SEED=4", str(error))
         self.assertTrue(call.active())
@@ -380,7 +386,13 @@ class GlobalReactorGuardTests(SynchronousTestCase):
         self.addCleanup(guard.stop)
         restore = route_global_cooperator(net)
         items: list[int] = []
-        done = task.coiterate(items.append(i) for i in range(3))
+
+        def work() -> Iterator[None]:
+            for i in range(3):
+                items.append(i)
+                yield None
+
+        done = task.coiterate(work())
         net.run_until(done)
         restore()
         self.assertEqual(items, [0, 1, 2])

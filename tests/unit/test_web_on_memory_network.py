@@ -24,20 +24,19 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.interfaces import IListeningPort
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 from twisted.trial.reporter import TestResult
 from twisted.web import static
 from twisted.web.client import (
-    UNKNOWN_LENGTH,
     Agent,
     FileBodyProducer,
     HTTPConnectionPool,
-    Response,
     readBody,
 )
 from twisted.web.http_headers import Headers
+from twisted.web.iweb import UNKNOWN_LENGTH, IResponse
 from twisted.web.proxy import ReverseProxyResource
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
@@ -70,7 +69,7 @@ class _Bytes(Resource):
 
     def render_POST(self, request: Request) -> bytes:
         assert request.content is not None
-        return request.content.read()[::-1]
+        return bytes(request.content.read()[::-1])
 
 
 class _Chunked(Resource):
@@ -142,7 +141,9 @@ class _WebScenarios(_TestCaseBase):
         self.addCleanup(self.port.stopListening)
         self.base = b"http://127.0.0.1:%d" % (_port_number(self.port),)
 
-    def fetch(self, agent: Agent, path: bytes, **kwargs: Any) -> tuple[Response, bytes]:
+    def fetch(
+        self, agent: Agent, path: bytes, **kwargs: Any
+    ) -> tuple[IResponse, bytes]:
         response = self.net.run_until(agent.request(b"GET", self.base + path, **kwargs))
         body = self.net.run_until(readBody(response))
         return response, body
@@ -224,7 +225,7 @@ class _WebScenarios(_TestCaseBase):
         pool = HTTPConnectionPool(self.net, persistent=True)
         agent = Agent(self.net, pool=pool)
         for _ in range(3):
-            response, body = self.fetch(agent, b"/bytes")
+            _, body = self.fetch(agent, b"/bytes")
             self.assertEqual(body, BODY)
         self.assertEqual(self.accepted(), 1)
         self.assertEqual(len(self.net.open_connections()), 1)
@@ -264,7 +265,7 @@ class _WebScenarios(_TestCaseBase):
         lost: Deferred[None] = Deferred()
 
         class Silent(Protocol):
-            def connectionLost(self, reason: Failure = Failure(Exception())) -> None:
+            def connectionLost(self, reason: Failure = connectionDone) -> None:
                 lost.callback(None)
 
         endpoint = TCP4ClientEndpoint(self.net, "127.0.0.1", _port_number(port))
@@ -355,7 +356,7 @@ class StaticFileGuardTests(MemoryNetworkTestCase):
         path.child("poem.bin").setContent(BODY)
         from twisted.internet import task
 
-        before = list(task._theCooperator._tasks)  # type: ignore[attr-defined]  # private, compared only
+        before = list(task._theCooperator._tasks)
 
         class Inner(MemoryNetworkTestCase):
             def test_inner(self) -> None:
@@ -380,4 +381,4 @@ class StaticFileGuardTests(MemoryNetworkTestCase):
         self.assertIn("through twisted/internet/_producer_helpers.py:", text)
         self.assertIn("in startStreaming", text)
         self.assertIn("route_global_cooperator(self.net)", text)
-        self.assertEqual(list(task._theCooperator._tasks), before)  # type: ignore[attr-defined]  # private, compared only
+        self.assertEqual(list(task._theCooperator._tasks), before)
