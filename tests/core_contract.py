@@ -22,6 +22,7 @@ integration test adds a far safety timer that crashes it).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -336,6 +337,36 @@ class ReactorCoreContractMixin(_TestCaseBase):
         )
         self.assertEqual(stop_again, ["fire second", "fire first"])
 
+    def test_removeFiredBeforeTriggerWhileWaiting(self) -> None:
+        """
+        Removing a I{before} trigger that has already run, while the event
+        waits for the I{before} L{Deferred}s, only warns (a
+        L{DeprecationWarning}); the shutdown goes on.
+        """
+        reactor = self.newReactor()
+        log, record = self.recorder(reactor)
+        waiting: Deferred[None] = Deferred()
+        caught: list[warnings.WarningMessage] = []
+
+        def before() -> Deferred[None]:
+            record("before")
+            return waiting
+
+        def remove_it() -> None:
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                reactor.removeSystemEventTrigger(trigger)
+            caught.extend(seen)
+            waiting.callback(None)
+
+        trigger = reactor.addSystemEventTrigger("before", "shutdown", before)
+        reactor.addSystemEventTrigger("after", "shutdown", record, "after")
+        reactor.callLater(0, reactor.stop)
+        reactor.callLater(0, reactor.callLater, 0, remove_it)
+        self.runReactor(reactor)
+        self.assertEqual(log, [("before", True), ("after", False)])
+        self.assertEqual([warning.category for warning in caught], [DeprecationWarning])
+
     def test_stopWhenNotRunning(self) -> None:
         """
         C{stop()} on a reactor that never ran raises L{ReactorNotRunning}.
@@ -402,19 +433,26 @@ class ReactorCoreContractMixin(_TestCaseBase):
         reactor = self.newReactor()
         log, record = self.recorder(reactor)
 
-        def explode() -> None:
-            record("explode")
-            raise ZeroDivisionError("trigger")
+        def explode(name: str) -> None:
+            record(name)
+            raise ZeroDivisionError(name)
 
-        reactor.addSystemEventTrigger("before", "shutdown", explode)
+        reactor.addSystemEventTrigger("before", "shutdown", explode, "explode")
         reactor.addSystemEventTrigger("before", "shutdown", record, "still before")
-        reactor.addSystemEventTrigger("after", "shutdown", record, "after")
+        reactor.addSystemEventTrigger("after", "shutdown", explode, "explode after")
+        reactor.addSystemEventTrigger("after", "shutdown", record, "still after")
         reactor.callLater(0, reactor.stop)
         self.runReactor(reactor)
         self.assertEqual(
-            log, [("explode", True), ("still before", True), ("after", False)]
+            log,
+            [
+                ("explode", True),
+                ("still before", True),
+                ("explode after", False),
+                ("still after", False),
+            ],
         )
-        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 2)
 
     def test_removeTrigger(self) -> None:
         """
@@ -427,6 +465,9 @@ class ReactorCoreContractMixin(_TestCaseBase):
         reactor.addSystemEventTrigger("before", "shutdown", record, "kept")
         reactor.removeSystemEventTrigger(trigger)
         self.assertRaises(ValueError, reactor.removeSystemEventTrigger, trigger)
+        self.assertRaises(
+            ValueError, reactor.removeSystemEventTrigger, ("shutdown", None)
+        )
         reactor.callLater(0, reactor.stop)
         self.runReactor(reactor)
         self.assertEqual(log, [("kept", True)])

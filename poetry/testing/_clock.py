@@ -505,9 +505,10 @@ class Scheduler:
     def _fire_shutdown(self) -> None:
         """
         Fire the shutdown that C{stop()} asked for (see
-        L{poetry.testing._core.ReactorCore}); the plain scheduler has none.
+        L{poetry.testing._core.ReactorCore}, which provides it; the plain
+        scheduler never asks for one).
         """
-        self._shutdown_pending = False
+        raise NotImplementedError
 
     def run(self) -> None:
         """

@@ -332,12 +332,10 @@ class ReactorCore(Scheduler):
         """
         shutdown = self._events()["shutdown"]
         if self._core_stopped:
-            waiting = [callable for callable, d in shutdown.waiting if not d.called]
             return (
                 "the shutdown asked for by stop() waits for the Deferreds "
                 "returned by before-shutdown triggers that will not fire: "
-                + ", ".join(describe_callable(c) for c in waiting)
-                + "."
+                f"{self._waiting_triggers()}."
             )
         triggers = shutdown.user_triggers(self.crash)
         if not triggers:
@@ -349,6 +347,13 @@ class ReactorCore(Scheduler):
             "Stop it (net.stop(), e.g. net.callLater(t, net.stop)), or make "
             "what should stop it happen."
         )
+
+    def _waiting_triggers(self) -> str:
+        waiting = self._events()["shutdown"].waiting
+        pending = [describe_callable(c) for c, d in waiting if not d.called]
+        # A Deferred that has a result but waits on another one still holds
+        # the shutdown: then name every trigger still awaited.
+        return ", ".join(pending or [describe_callable(c) for c, _ in waiting])
 
     def stop(self) -> None:
         """
@@ -410,11 +415,8 @@ class ReactorCore(Scheduler):
                 "starts it."
             )
         if self._core_started and self._core_stopped:
-            waiting = [c for c, d in events["shutdown"].waiting if not d.called]
-            if waiting:
-                hints.append(
-                    "The shutdown asked for by stop() waits for the Deferreds "
-                    "of these before-shutdown triggers: "
-                    + ", ".join(describe_callable(c) for c in waiting)
-                )
+            hints.append(
+                "The shutdown asked for by stop() waits for the Deferreds of "
+                f"these before-shutdown triggers: {self._waiting_triggers()}"
+            )
         return hints

@@ -25,11 +25,13 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from traceback import FrameSummary
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet import task
+from twisted.internet.error import AlreadyCalled, AlreadyCancelled
 from twisted.internet.interfaces import IReactorFDSet
 
 import twisted
@@ -175,9 +177,7 @@ def _short_path(filename: str) -> str:
     """
     path = os.path.abspath(filename)
     best = ""
-    for entry in [_SITE_DIR, *sys.path]:
-        if not entry:
-            continue
+    for entry in [_SITE_DIR, *filter(None, sys.path)]:
         root = os.path.abspath(entry).rstrip(os.sep) + os.sep
         if path.startswith(root) and len(root) > len(best):
             best = root
@@ -198,11 +198,13 @@ def _own_frames_dropped(stack: Sequence[FrameSummary]) -> list[FrameSummary]:
 
 
 def _frame_fix(stack: Sequence[FrameSummary]) -> str | None:
-    for frame in reversed(stack):
-        path = os.path.abspath(frame.filename)
-        if not path.startswith(_TWISTED_DIR):
-            continue
-        inside = path[len(_TWISTED_DIR) :].replace(os.sep, "/")
+    paths = [os.path.abspath(frame.filename) for frame in stack]
+    inside_twisted = [
+        (frame, path[len(_TWISTED_DIR) :].replace(os.sep, "/"))
+        for frame, path in zip(stack, paths, strict=True)
+        if path.startswith(_TWISTED_DIR)
+    ]
+    for frame, inside in reversed(inside_twisted):
         for fragment, function, fix in _FRAME_FIXES:
             if fragment is not None and not inside.startswith(fragment):
                 continue
@@ -214,6 +216,12 @@ def _frame_fix(stack: Sequence[FrameSummary]) -> str | None:
 
 def _call_fix(func: object, stack: Sequence[FrameSummary]) -> str:
     if stack and _is_user_frame(stack[-1]):
+        if os.path.abspath(stack[-1].filename).startswith(_SITE_DIR):
+            return (
+                "the call comes from an installed library: pass it the network "
+                "where it takes a reactor or clock (e.g. treq.get(url, "
+                "reactor=net))"
+            )
         return (
             "schedule on the network: net.callLater(...) instead of "
             "reactor.callLater(...)"
@@ -223,8 +231,6 @@ def _call_fix(func: object, stack: Sequence[FrameSummary]) -> str:
             "set the LoopingCall's clock before starting it: loop.clock = net "
             "(LoopingCall.withCount and friends likewise)"
         )
-    if any(f"{os.sep}treq{os.sep}" in frame.filename for frame in stack):
-        return "pass the network to treq: treq.get(url, reactor=net, ...)"
     known = _frame_fix(stack)
     if known is not None:
         return known
@@ -249,30 +255,22 @@ def _activity(
 ) -> GlobalActivity:
     if not stack:
         return GlobalActivity(kind, what, None, None, None, fix)
-    user = next((f for f in reversed(stack) if _is_user_frame(f)), None)
     inner = list(stack)
     while len(inner) > 1 and _passes_on(inner[-1]):
         inner.pop()
     innermost = inner[-1]
-    if user is None:
-        return GlobalActivity(kind, what, _where(innermost), innermost.line, None, fix)
+    user = next((f for f in reversed(stack) if _is_user_frame(f)), innermost)
     via = None if user is innermost else _where(innermost)
     return GlobalActivity(kind, what, _where(user), user.line, via, fix)
 
 
 def _describe_call(call: Any, reactor: Any) -> str:
-    description = describe_callable(call.func)
-    try:
-        due = call.getTime() - reactor.seconds()
-    except Exception:
-        return description
-    return f"{description}, due in {max(due, 0.0):.1f} s"
+    due = call.getTime() - reactor.seconds()
+    return f"{describe_callable(call.func)}, due in {max(due, 0.0):.1f} s"
 
 
 def _describe_task(cooperative: Any) -> str:
-    iterator = getattr(cooperative, "_iterator", None)
-    if iterator is None:
-        return repr(cooperative)
+    iterator = cooperative._iterator
     name = getattr(iterator, "__qualname__", None) or type(iterator).__qualname__
     return f"{name} (task.cooperate)"
 
@@ -380,10 +378,10 @@ class GlobalReactorGuard:
         self._patches = []
 
     def _stack_of(self, thing: object) -> list[FrameSummary] | None:
+        # The recorded object is kept alive with its stack: an equal id is
+        # the same object.
         recorded = self._stacks.get(id(thing))
-        if recorded is None or recorded[0] is not thing:
-            return None
-        return recorded[1]
+        return None if recorded is None else recorded[1]
 
     def _new(self) -> tuple[Any, list[Any], list[Any], list[Any], list[Any]]:
         """
@@ -508,8 +506,7 @@ class GlobalReactorGuard:
         reactor, calls, readers, writers, tasks = self._new()
         self._unwrap()
         for call in calls:
-            if call.active():
-                call.cancel()
+            call.cancel()
         for selectable in readers:
             reactor.removeReader(selectable)
         for selectable in writers:
@@ -523,7 +520,7 @@ class GlobalReactorGuard:
             and id(tick) not in self._baseline
             and not cooperator._tasks
         ):
-            if tick.active():
+            with suppress(AlreadyCalled, AlreadyCancelled):
                 tick.cancel()
             cooperator._delayedCall = None
         self._active = False

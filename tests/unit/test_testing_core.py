@@ -170,6 +170,36 @@ class RunTests(MemoryNetworkTestCase):
         self.net.startRunning()
         self.assertIsNone(self.net.run_until(started))
 
+    def test_runUntilDeferredsFiredByCoreWork(self) -> None:
+        """
+        C{run_until} returns as soon as its L{Deferred} fires in a call from
+        a thread or in a shutdown trigger.
+        """
+        from_thread: Deferred[str] = Deferred()
+        self.net.callFromThread(from_thread.callback, "thread")
+        self.net.callLater(1, lambda: None)
+        self.assertEqual(self.net.run_until(from_thread), "thread")
+        self.assertEqual(self.net.seconds(), 0.0)
+        shut_down: Deferred[str] = Deferred()
+        self.net.addSystemEventTrigger(
+            "after", "shutdown", shut_down.callback, "after shutdown"
+        )
+        self.net.startRunning()
+        self.net.stop()
+        self.assertEqual(self.net.run_until(shut_down), "after shutdown")
+        self.assertEqual(self.net.seconds(), 0.0)
+        self.net.advance(1)
+
+    def test_stepFiresShutdown(self) -> None:
+        """
+        C{step()} fires a shutdown that C{stop()} asked for.
+        """
+        self.net.startRunning()
+        self.net.stop()
+        self.assertTrue(self.net.running)
+        self.assertTrue(self.net.step())
+        self.assertFalse(self.net.running)
+
     def test_stopNotRunning(self) -> None:
         """
         C{stop()} before the core started raises L{ReactorNotRunning}.

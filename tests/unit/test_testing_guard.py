@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from collections.abc import Callable, Iterator
+from traceback import FrameSummary
 from typing import Any
+from unittest import mock
 
 from twisted.internet import task
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReadDescriptor
+from twisted.internet.interfaces import IReadDescriptor, IWriteDescriptor
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import LoopingCall, deferLater
 from twisted.protocols.policies import TimeoutMixin
@@ -38,6 +41,7 @@ from poetry.testing import (
     MemoryNetworkTestCase,
     route_global_cooperator,
 )
+from poetry.testing._guard import _SITE_DIR, _call_fix
 
 THIS_FILE = "tests/unit/test_testing_guard.py"
 
@@ -98,6 +102,28 @@ class _Timeout(Protocol, TimeoutMixin):
 
     def timeoutConnection(self) -> None:
         self.timed_out.callback(None)
+
+
+@implementer(IWriteDescriptor)
+class _PipeWriter:
+    """
+    A writer of one end of an OS pipe.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def doWrite(self) -> None:
+        os.write(self.fd, b"x")
+
+    def connectionLost(self, reason: Failure) -> None:
+        os.close(self.fd)
+
+    def logPrefix(self) -> str:
+        return "pipe"
 
 
 @implementer(IReadDescriptor)
@@ -237,24 +263,45 @@ class MemoryNetworkTestCaseGuardTests(MemoryNetworkTestCase):
         self.assertIn("cooperative task: FileBodyProducer._writeloop", text)
         self.assertIn('FileBodyProducer(io.BytesIO(b"body")).startProducing', text)
 
-    def test_reader(self) -> None:
+    def test_readerAndWriter(self) -> None:
         """
-        A reader added to the global reactor (a real file descriptor) is
-        reported and removed.
+        A reader and a writer added to the global reactor (real file
+        descriptors) are reported and removed.
         """
         read_end, write_end = os.pipe()
         self.addCleanup(os.close, write_end)
         self.addCleanup(os.close, read_end)
-        reader = _PipeReader(read_end)
+        reader, writer = _PipeReader(read_end), _PipeWriter(write_end)
 
         def leak(case: MemoryNetworkTestCase) -> None:
             global_reactor().addReader(reader)
+            global_reactor().addWriter(writer)
 
         text = failure_text(run_inner(leak))
         self.assertIn("1. reader: _PipeReader", text)
         self.assertIn("global_reactor().addReader(reader)", text)
+        self.assertIn("2. writer: _PipeWriter", text)
+        self.assertIn("global_reactor().addWriter(writer)", text)
         self.assertIn("connect and listen through the network", text)
         self.assertNotIn(reader, global_reactor().getReaders())
+        self.assertNotIn(writer, global_reactor().getWriters())
+
+    def test_twistedCodeWithoutKnownFix(self) -> None:
+        """
+        A delayed call made inside Twisted where the guard knows no specific
+        fix (here C{Deferred.addTimeout} given the global reactor) gets the
+        general one, and names both the test's line and Twisted's.
+        """
+
+        def leak(case: MemoryNetworkTestCase) -> None:
+            Deferred().addTimeout(5, global_reactor())
+
+        text = failure_text(run_inner(leak))
+        self.assertIn("Deferred().addTimeout(5, global_reactor())", text)
+        self.assertIn("through twisted/internet/defer.py:", text)
+        self.assertIn(
+            "fix: pass the network where the code takes a clock or reactor", text
+        )
 
     def test_optOut(self) -> None:
         """
@@ -375,6 +422,62 @@ class GlobalReactorGuardTests(SynchronousTestCase):
         error = self.assertRaises(Deadlock, net.run_until, Deferred())
         self.assertIn("Work waiting on the global reactor (now)", str(error))
         self.assertIn("forgotten", str(error))
+
+    def test_describe(self) -> None:
+        """
+        C{describe()} is the report of what is pending, or C{""}.
+        """
+        guard = GlobalReactorGuard().start()
+        self.addCleanup(guard.stop)
+        self.assertEqual(guard.describe(), "")
+        call = global_reactor().callLater(2, print)
+        text = guard.describe()
+        self.assertTrue(text.startswith("1. delayed call: "), text)
+        self.assertIn("global_reactor().callLater(2, print)", text)
+        call.cancel()
+
+    def test_reactorInstalledDuringTheTest(self) -> None:
+        """
+        With no global reactor installed, the guard installs none; one that
+        the test installs is still examined at the end (without the lines
+        that scheduled its calls), and what it has pending is removed.
+        Here the "reactor" is a L{task.Clock}, which is no L{IReactorFDSet}.
+        """
+        net = MemoryNetwork(seed=7)
+        installed = "twisted.internet.reactor"
+        with mock.patch.dict(sys.modules):
+            del sys.modules[installed]
+            guard = GlobalReactorGuard(net).start()
+            self.assertNotIn(installed, sys.modules)
+            self.assertRaises(Deadlock, net.run_until, Deferred())
+            clock = task.Clock()
+            sys.modules[installed] = clock  # type: ignore[assignment]  # a stand-in reactor
+            clock.callLater(3, print)
+            error = self.assertRaises(GlobalReactorUsed, guard.check)
+            self.assertIn("scheduled at: unknown", str(error))
+            guard.stop()
+            self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_unguardedNoReactor(self) -> None:
+        """
+        Without a guard and without an installed reactor, L{Deadlock} has
+        no global-reactor hint.
+        """
+        net = MemoryNetwork(seed=8)
+        with mock.patch.dict(sys.modules):
+            del sys.modules["twisted.internet.reactor"]
+            error = self.assertRaises(Deadlock, net.run_until, Deferred())
+        self.assertNotIn("global reactor", str(error))
+
+    def test_installedLibraryFix(self) -> None:
+        """
+        A call into the global reactor made by an installed library (not
+        Twisted, not the project) gets the fix of passing that library the
+        network.
+        """
+        library = os.path.join(_SITE_DIR, "somelib", "client.py")
+        frames = [FrameSummary(library, 10, "get", lookup_line=False)]
+        self.assertIn("an installed library", _call_fix(print, frames))
 
     def test_routeGlobalCooperator(self) -> None:
         """
