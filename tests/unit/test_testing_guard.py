@@ -42,6 +42,7 @@ from poetry.testing import (
     route_global_cooperator,
 )
 from poetry.testing._guard import _SITE_DIR, _call_fix
+from tests.unit.test_testing_core import run_document_example
 
 THIS_FILE = "tests/unit/test_testing_guard.py"
 
@@ -389,6 +390,7 @@ class GlobalReactorGuardTests(SynchronousTestCase):
         self.assertFalse(call.active())
         self.assertFalse(guard.active)
         self.assertIsNone(net._global_guard)
+        self.assertEqual(guard.activity(), [])
         self.assertNotIn("callLater", vars(global_reactor()))
         self.assertRaises(GlobalReactorUsed, guard.check)
         self.assertEqual(guard.stop(), [])
@@ -500,3 +502,15 @@ class GlobalReactorGuardTests(SynchronousTestCase):
         restore()
         self.assertEqual(items, [0, 1, 2])
         guard.check()
+
+
+class DocumentExampleTests(SynchronousTestCase):
+    """
+    The guard example of C{docs/testing.md} runs, as shown, and passes.
+    """
+
+    def test_guard(self) -> None:
+        """
+        The heartbeat on the network's clock passes the guard.
+        """
+        run_document_example(self, "guard", 1)
