@@ -58,7 +58,8 @@ class CoreReactor(Protocol):
     C{callFromThread}.
     """
 
-    running: bool
+    @property
+    def running(self) -> bool: ...
 
     def run(self, installSignalHandlers: bool = True) -> None: ...
 

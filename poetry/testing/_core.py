@@ -37,7 +37,7 @@ from twisted.internet.error import (
 )
 from twisted.logger import Logger
 
-from poetry.testing._clock import Scheduler
+from poetry.testing._clock import HALT, SHUTDOWN, Scheduler
 from poetry.testing._errors import Deadlock
 from poetry.testing._trace import describe_callable
 
@@ -155,24 +155,22 @@ class ReactorCore(Scheduler):
     core is running: the core's state matters only to code that asks --
     C{running}, C{callWhenRunning}, C{stop}, system events.  C{run()} starts
     it, as a real reactor's C{run()} does.
-
-    @ivar running: L{True} from the I{during startup} phase to the I{during
-        shutdown} phase (or C{crash}), as on the real reactor.
     """
 
-    running = False
-    # As ReactorBase's _started, _stopped and _startedBefore.
-    _core_started = False
-    _core_stopped = True
-    _core_started_before = False
-    _events_table: dict[str, _Event] | None = None
+    @property
+    def running(self) -> bool:
+        """
+        L{True} from the I{during startup} phase to the I{during shutdown}
+        phase (or C{crash}), as on the real reactor.
+        """
+        return self._state.running
 
     # Events
 
     def _events(self) -> dict[str, _Event]:
-        table = self._events_table
+        table: dict[str, _Event] | None = self._state.events
         if table is None:
-            table = self._events_table = {"startup": _Event(), "shutdown": _Event()}
+            table = self._state.events = {"startup": _Event(), "shutdown": _Event()}
             table["startup"].add("during", self._really_start_running, (), {})
             table["shutdown"].add("during", self.crash, (), {})
         return table
@@ -253,12 +251,12 @@ class ReactorCore(Scheduler):
         network.
         """
         assert builtins.callable(callable), f"{callable} is not callable"
-        self._thread_calls.append((callable, args, kwargs))
+        self._state.thread_calls.append((callable, args, kwargs))
 
     # Running
 
     def _really_start_running(self) -> None:
-        self.running = True
+        self._state.running = True
 
     def startRunning(self, installSignalHandlers: bool = True) -> None:
         """
@@ -272,12 +270,12 @@ class ReactorCore(Scheduler):
         @raise ReactorAlreadyRunning: if the core has started already.
         @raise ReactorNotRestartable: if it was stopped before.
         """
-        if self._core_started:
+        if self._state.started:
             raise ReactorAlreadyRunning()
-        if self._core_started_before:
+        if self._state.started_before:
             raise ReactorNotRestartable()
-        self._core_started = True
-        self._core_stopped = False
+        self._state.started = True
+        self._state.stopped = False
         self.fireSystemEvent("startup")
 
     def run(self, installSignalHandlers: bool = True) -> None:
@@ -305,14 +303,14 @@ class ReactorCore(Scheduler):
         @raise StepBudgetExceeded: see L{Scheduler.run}.
         @raise TimerErrors: see L{Scheduler.run}.
         """
-        if self._looping:
+        if self._state.looping:
             raise ReactorAlreadyRunning()
-        if not self._core_started and (
-            not self._core_started_before or self._startup_waiting()
+        if not self._state.started and (
+            not self._state.started_before or self._startup_waiting()
         ):
             self.startRunning(installSignalHandlers)
         super().run()
-        if self._halted or not self._core_started:
+        if self._state.halted or not self._state.started:
             return
         problem = self._shutdown_problem()
         if problem is not None:
@@ -331,7 +329,7 @@ class ReactorCore(Scheduler):
         Why the running core cannot stop, if code waits for it to.
         """
         shutdown = self._events()["shutdown"]
-        if self._core_stopped:
+        if self._state.stopped:
             return (
                 "the shutdown asked for by stop() waits for the Deferreds "
                 "returned by before-shutdown triggers that will not fire: "
@@ -364,14 +362,14 @@ class ReactorCore(Scheduler):
         @raise ReactorNotRunning: if the core is not running, or a stop is
             already under way.
         """
-        if self._core_stopped:
+        if self._state.stopped:
             raise ReactorNotRunning("Can't stop reactor that isn't running.")
-        self._core_stopped = True
-        self._shutdown_pending = True
-        self._core_started_before = True
+        self._state.stopped = True
+        self._state.signals.append(SHUTDOWN)
+        self._state.started_before = True
 
     def _fire_shutdown(self) -> None:
-        self._shutdown_pending = False
+        self._state.signals.remove(SHUTDOWN)
         self.fireSystemEvent("shutdown")
 
     def crash(self) -> None:
@@ -380,9 +378,11 @@ class ReactorCore(Scheduler):
         and C{run()} returns at the end of the current pass; C{run()} may
         start the core again.
         """
-        self._core_started = False
-        self.running = False
-        self._halted = True
+        state = self._state
+        state.started = False
+        state.running = False
+        state.halted = True
+        state.signals.append(HALT)
         self._event("startup").add("during", self._really_start_running, (), {})
 
     def iterate(self, delay: float = 0.0) -> None:
@@ -407,14 +407,14 @@ class ReactorCore(Scheduler):
         hints = super()._stuck_hints()
         events = self._events()
         startup = events["startup"].user_triggers(self._really_start_running)
-        if not self._core_started and startup:
+        if not self._state.started and startup:
             hints.append(
                 f"{len(startup)} call(s) wait for the reactor core to start "
                 f"(callWhenRunning or startup triggers: "
                 f"{_describe_triggers(startup)}): run() or startRunning() "
                 "starts it."
             )
-        if self._core_started and self._core_stopped:
+        if self._state.started and self._state.stopped:
             hints.append(
                 "The shutdown asked for by stop() waits for the Deferreds of "
                 f"these before-shutdown triggers: {self._waiting_triggers()}"

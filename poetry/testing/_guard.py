@@ -342,7 +342,7 @@ class GlobalReactorGuard:
         self._wrap(cooperator, "cooperate")
         self._active = True
         if self._net is not None:
-            self._net._global_guard = self
+            self._net._state.guard = self
         return self
 
     def _pending(self, reactor: Any) -> list[object]:
@@ -528,8 +528,8 @@ class GlobalReactorGuard:
         self._stacks = {}
         self._baseline_objects = []
         net = self._net
-        if net is not None and net._global_guard is self:
-            net._global_guard = None
+        if net is not None and net._state.guard is self:
+            net._state.guard = None
         return activity
 
 
@@ -579,7 +579,7 @@ def global_reactor_hint(net: Scheduler) -> str | None:
     of C{net} started, if one is active, else everything pending there (when
     the global reactor is installed and not running).  L{None} if nothing.
     """
-    guard = net._global_guard
+    guard = net._state.guard
     if isinstance(guard, GlobalReactorGuard) and guard.active:
         activity = guard.activity()
         since = "since the test started"
