@@ -149,6 +149,9 @@ class _AMPScenarios(_TestCaseBase):
     chunking: ClassVar[ChunkingPolicy | None] = None
     #: The largest piece a C{dataReceived} may get (L{None}: whole writes).
     largest_piece: ClassVar[int | None] = None
+    #: How many 255-byte blocks make the large argument: 255 is 65,025
+    #: bytes, near AMP's limit of 65,535 per value.
+    blocks: ClassVar[int] = 255
 
     def setUp(self) -> None:
         super().setUp()
@@ -187,10 +190,11 @@ class _AMPScenarios(_TestCaseBase):
 
     def test_largeAndUnicodeArguments(self) -> None:
         """
-        Values near AMP's 65,535-byte limit, and non-ASCII text, arrive
+        Large values (near AMP's 65,535-byte limit; 16 KiB with one-byte
+        chunking, which takes a step per byte) and non-ASCII text arrive
         intact both ways, in the pieces the chunking policy makes.
         """
-        blob = bytes(range(256)) * 255
+        blob = bytes(range(255)) * self.blocks
         text = "Ünïcödé ✓ " * 100
         answer = self.net.run_until(
             self.customer.callRemote(Echo, text=text, blob=blob)
@@ -272,6 +276,7 @@ class OneByteAMPTests(_AMPScenarios, MemoryNetworkTestCase):
 
     chunking = ONE_BYTE
     largest_piece = 1
+    blocks = 64
 
 
 class RandomChunkingAMPTests(_AMPScenarios, MemoryNetworkTestCase):
