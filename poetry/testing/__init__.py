@@ -4,16 +4,19 @@ A deterministic in-memory TCP harness for testing Twisted protocols.
 L{MemoryNetwork} is a reactor
 (L{IReactorTCP<twisted.internet.interfaces.IReactorTCP>},
 L{IReactorTime<twisted.internet.interfaces.IReactorTime>},
-L{IReactorPluggableNameResolver<twisted.internet.interfaces.IReactorPluggableNameResolver>})
+L{IReactorPluggableNameResolver<twisted.internet.interfaces.IReactorPluggableNameResolver>},
+L{IReactorCore<twisted.internet.interfaces.IReactorCore>}, C{callFromThread})
 whose connections are made in memory, on a virtual clock, reproducibly
 from one seed; what its protocols see is what the real reactor shows them,
 as a differential oracle run on both checks.  Links can be given conditions
 (chunking, latency, jitter, bandwidth: L{LinkConditions}), faults can be
 injected (C{net.faults}: refuse, hang, reset, stall, partition, abort) and
-seeded chaos explores many fault schedules (L{Chaos}).  A trace can be
-drawn as a sequence diagram (L{trace_diagram}), a scripted peer plays one
-exact exchange (L{ScriptedPeer}), and a seed sweep checks that "sometimes"
-points were reached (L{sweep}, L{sometimes}).  See C{docs/testing.md}.
+seeded chaos explores many fault schedules (L{Chaos}).
+L{MemoryNetworkTestCase} guards each test against work scheduled on the
+global reactor (L{GlobalReactorGuard}).  A trace can be drawn as a sequence
+diagram (L{trace_diagram}), a scripted peer plays one exact exchange
+(L{ScriptedPeer}), and a seed sweep checks that "sometimes" points were
+reached (L{sweep}, L{sometimes}).  See C{docs/testing.md}.
 """
 
 from poetry.testing._chaos import CHAOS_KINDS, Chaos
@@ -41,8 +44,10 @@ from poetry.testing._diagram import (
 )
 from poetry.testing._errors import (
     Deadlock,
+    GlobalReactorUsed,
     HarnessError,
     NondeterminismError,
+    RunUntilTimeout,
     StepBudgetExceeded,
     TimerErrors,
     Unclean,
@@ -54,6 +59,11 @@ from poetry.testing._faults import (
     Faults,
     ScheduledFault,
     ScheduledFaults,
+)
+from poetry.testing._guard import (
+    GlobalActivity,
+    GlobalReactorGuard,
+    route_global_cooperator,
 )
 from poetry.testing._hosts import HostReactor
 from poetry.testing._network import MemoryNetwork
@@ -116,6 +126,9 @@ __all__ = [
     "FaultPlan",
     "Faults",
     "FixedSize",
+    "GlobalActivity",
+    "GlobalReactorGuard",
+    "GlobalReactorUsed",
     "HarnessError",
     "HostReactor",
     "LinkConditions",
@@ -126,6 +139,7 @@ __all__ = [
     "NondeterminismError",
     "PointStats",
     "RandomSizes",
+    "RunUntilTimeout",
     "ScheduledFault",
     "ScheduledFaults",
     "Script",
@@ -160,4 +174,5 @@ __all__ = [
     "sweep",
     "trace_diagram",
     "write_failure_diagram",
+    "route_global_cooperator",
 ]

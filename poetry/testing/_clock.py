@@ -30,14 +30,28 @@ from typing import Any, TypeVar
 from twisted.internet.base import DelayedCall
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from poetry.testing._errors import Deadlock, StepBudgetExceeded, TimerErrors
+from poetry.testing._errors import (
+    Deadlock,
+    RunUntilTimeout,
+    StepBudgetExceeded,
+    TimerErrors,
+)
 from poetry.testing._trace import describe_callable, summarize_recent
 
-__all__ = ["Scheduler", "VirtualDelayedCall"]
+__all__ = ["HALT", "SHUTDOWN", "Scheduler", "VirtualDelayedCall"]
+
+#: The reactor core's signals to the run loop (see L{_LoopState.signals}).
+SHUTDOWN = "shutdown"
+HALT = "halt"
 
 _T = TypeVar("_T")
+
+_log = Logger()
+
+_ThreadCall = tuple[Callable[..., Any], tuple[object, ...], dict[str, object]]
 
 # Compact the timer heap when more than this many entries are stale and they
 # are more than half of it.
@@ -87,6 +101,67 @@ class VirtualDelayedCall(DelayedCall):
         return self._scheduler.seconds
 
 
+class _LoopState:
+    """
+    What a network keeps beside its hot attributes: the run loop's, the
+    reactor core's and the global-reactor guard's state, in one object.
+    CPython shares the keys of instance dictionaries -- and specializes
+    attribute access on them -- only up to 30 attributes; a network past
+    that ran about 7 % slower, so new per-network state goes here.
+
+    @ivar firing: whether C{_fire_due} is running (compaction must wait).
+    @ivar compact_later: whether a compaction waits for it.
+    @ivar thread_calls: the calls queued by C{callFromThread}; they run at
+        the start of the next pass, before its timed calls, as on the real
+        reactor.
+    @ivar signals: the reactor core's requests to the run loop, looked at
+        after the timed calls of each pass (an empty list costs one test):
+        L{SHUTDOWN} (C{stop()} asked: fire the shutdown event) and L{HALT}
+        (the core stopped: C{run()} returns at the end of the pass).
+    @ivar halted: whether the core halted during the current C{run()}.
+    @ivar looping: how many run loops are in progress.
+    @ivar guard: the L{GlobalReactorGuard} watching this network, if any.
+    @ivar running: C{IReactorCore.running}.
+    @ivar started: as C{ReactorBase._started}: from C{startRunning} to
+        C{crash}.
+    @ivar stopped: as C{ReactorBase._stopped}: true until C{startRunning},
+        and from C{stop()} on.
+    @ivar started_before: as C{ReactorBase._startedBefore}: once stopped,
+        never restarted.
+    @ivar events: the system event triggers, by event name (created on
+        first use).
+    """
+
+    __slots__ = (
+        "compact_later",
+        "events",
+        "firing",
+        "guard",
+        "halted",
+        "looping",
+        "running",
+        "signals",
+        "started",
+        "started_before",
+        "stopped",
+        "thread_calls",
+    )
+
+    def __init__(self) -> None:
+        self.firing = False
+        self.compact_later = False
+        self.thread_calls: list[_ThreadCall] = []
+        self.signals: list[str] = []
+        self.halted = False
+        self.looping = 0
+        self.guard: Any = None
+        self.running = False
+        self.started = False
+        self.stopped = True
+        self.started_before = False
+        self.events: dict[str, Any] | None = None
+
+
 class _Spent:
     """
     What a timer bucket holds in place of a call it has handed out: the
@@ -120,7 +195,15 @@ class Scheduler:
         C{seed}: every random choice of the harness is drawn from it.
     @ivar trace_checksums: whether each C{write} event also records a CRC-32
         of the bytes written.
+    @ivar idle_timer_limit: the most passes in a row of nothing but timed
+        calls -- no byte moving, nothing pending from before they began --
+        that C{run} or C{run_until} runs before reporting a timer that
+        reschedules itself (L{StepBudgetExceeded}, C{cause="timers"});
+        C{advance} and C{run_until(d, timeout=...)}, bounded in time, report
+        only a C{callLater(0)} cascade.  L{None} turns the check off.
     """
+
+    idle_timer_limit: int | None = 10_000
 
     def __init__(
         self,
@@ -138,6 +221,10 @@ class Scheduler:
         self.step_budget = step_budget
         self._now = 0.0
         self._ready: deque[Callable[[], object]] = deque()
+        # Bytes delivered to protocols so far (one increment per delivery, by
+        # the pipes): tells data still flowing from a timer loop.
+        self._moved = 0
+        self._state = _LoopState()
         # Timers: a heap of the distinct times at which calls are due, and
         # for each of those times its calls in scheduling order, flat:
         # [sequence, call, sequence, call, ...] (no tuple per entry for the
@@ -147,10 +234,6 @@ class Scheduler:
         self._buckets: dict[float, list[Any]] = {}
         self._sequence = 0
         self._stale = 0
-        # Whether _fire_due is running (compaction must wait for it), and
-        # whether a compaction is waiting.
-        self._firing = False
-        self._compact_later = False
         # The trace, flat: five items per event (see _trace.RawEvent).  With
         # tracing off, a zero-length deque drops every event at C speed.
         self._trace: list[Any] | deque[Any] = [] if trace else deque(maxlen=0)
@@ -217,9 +300,9 @@ class Scheduler:
     def _cancelled(self, call: DelayedCall) -> None:
         self._stale += 1
         if self._stale > _COMPACT_THRESHOLD and 2 * self._stale > self._entries():
-            if self._firing:
+            if self._state.firing:
                 # _fire_due holds a bucket of the heap: compact after it.
-                self._compact_later = True
+                self._state.compact_later = True
             else:
                 self._compact()
 
@@ -297,13 +380,14 @@ class Scheduler:
         @return: the number of calls made.
         @raise TimerErrors: if any call raised.
         """
-        self._firing = True
+        state = self._state
+        state.firing = True
         try:
             fired, failures = self._fire_due_calls(until)
         finally:
-            self._firing = False
-            if self._compact_later:
-                self._compact_later = False
+            state.firing = False
+            if state.compact_later:
+                state.compact_later = False
                 self._compact()
         if failures:
             raise self._timer_errors(failures)
@@ -372,46 +456,161 @@ class Scheduler:
 
     # Running
 
-    def _loop(self, what: str, until: list[object] | None, end: float | None) -> None:
+    def _loop(
+        self,
+        what: str,
+        until: list[object] | None,
+        end: float | None,
+        halt: bool = False,
+    ) -> None:
         """
         Run passes until C{until} is not empty, or the world is quiet
-        (nothing ready, no timer), or the next timer is after C{end}.
+        (nothing ready, no timer), or the next timer is after C{end}, or
+        (with C{halt}) the reactor core halted.
         """
         ready = self._ready
         popleft = ready.popleft
         times = self._times
+        state = self._state
+        thread_calls = state.thread_calls
+        signals = state.signals
         budget = self.step_budget
+        # Every `window` steps, remember how many bytes had moved and how
+        # many timed calls had run, so that an exceeded budget can tell data
+        # still flowing from timers rescheduling themselves.
+        window = max(1, budget // 8)
+        check_at = min(window, budget)
         steps = 0
-        while True:
-            fired = 0
-            if times and times[0] <= self._now:
-                fired = self._fire_due(until)
-                if fired:
+        timed_steps = 0
+        previous = mark = (0, self._moved, 0)
+        idle = 0
+        idle_limit = self.idle_timer_limit or 0
+        idle_mark = (0, 0.0)
+        state.looping += 1
+        try:
+            while True:
+                fired = 0
+                if thread_calls:
+                    fired = self._run_thread_calls()
                     steps += fired
                     if until:
                         return
-            count = len(ready)
-            if count:
-                steps += count
-                if until is None:
-                    for _ in repeat(None, count):
-                        popleft()()
-                else:
-                    for _ in repeat(None, count):
-                        popleft()()
+                if times and times[0] <= self._now:
+                    timed = self._fire_due(until)
+                    if timed:
+                        fired += timed
+                        steps += timed
+                        timed_steps += timed
                         if until:
                             return
-            elif not fired:
-                # Quiet at this time: move the clock to the next timer.
-                if not times:
-                    return
-                next_time = self._next_time()
-                if next_time is None or (end is not None and next_time > end):
-                    return
-                self._now = next_time
-                continue
-            if steps > budget:
-                raise self._budget_exceeded(what, steps)
+                if signals:
+                    if SHUTDOWN in signals:
+                        self._fire_shutdown()
+                        fired += 1
+                        steps += 1
+                        if until:
+                            return
+                    if self._halt_signalled() and halt:
+                        return
+                count = len(ready)
+                if count:
+                    idle = 0
+                    steps += count
+                    if until is None:
+                        for _ in repeat(None, count):
+                            popleft()()
+                    else:
+                        for _ in repeat(None, count):
+                            popleft()()
+                            if until:
+                                return
+                    if signals and halt and self._halt_signalled():
+                        return
+                elif not fired:
+                    # Quiet at this time: move the clock to the next timer.
+                    if not times:
+                        return
+                    next_time = self._next_time()
+                    if next_time is None or (end is not None and next_time > end):
+                        return
+                    self._now = next_time
+                    continue
+                elif idle_limit:
+                    # A pass of timed calls only.
+                    idle += 1
+                    if idle == 1:
+                        idle_mark = (self._sequence, self._now)
+                    elif idle >= idle_limit:
+                        if self._timer_loop(idle_mark, end is not None):
+                            raise self._timer_loop_found(what, steps, idle)
+                        idle = 0
+                if steps > check_at:
+                    if steps > budget:
+                        raise self._budget_exceeded(
+                            what,
+                            steps,
+                            steps - previous[0],
+                            self._moved - previous[1],
+                            timed_steps - previous[2],
+                        )
+                    previous = mark
+                    mark = (steps, self._moved, timed_steps)
+                    check_at = min(steps + window, budget)
+        finally:
+            state.looping -= 1
+
+    def _timer_loop(self, mark: tuple[int, float], bounded: bool) -> bool:
+        """
+        Whether the passes of nothing but timed calls since C{mark} (the
+        timer sequence number and the time when they began; no step ran in
+        them, so no byte was delivered and no connection changed) are a
+        loop that nothing else can end: when the run is not bounded in time,
+        every pending timer was scheduled by those passes (nothing pending
+        from before, such as a timeout, that the run could be waiting for);
+        when it is bounded, the clock did not move (a C{callLater(0)}
+        cascade).
+        """
+        sequence, now = mark
+        if bounded:
+            return self._now == now
+        live = self._live_timers()
+        return bool(live) and all(entry >= sequence for _, entry, _ in live)
+
+    def _halt_signalled(self) -> bool:
+        """
+        Whether the core signalled a halt (consuming the signal).
+        """
+        signals = self._state.signals
+        if HALT not in signals:
+            return False
+        signals[:] = [signal for signal in signals if signal != HALT]
+        return True
+
+    def _run_thread_calls(self) -> int:
+        """
+        Run the calls queued by C{callFromThread} before this pass, in
+        order; one that raises is logged (as the real reactor does) and the
+        others still run.
+
+        @return: how many ran.
+        """
+        calls = self._state.thread_calls
+        count = len(calls)
+        for func, args, kwargs in calls[:count]:
+            try:
+                func(*args, **kwargs)
+            except Exception:
+                _log.failure("while calling from thread")
+        del calls[:count]
+        return count
+
+    def _fire_shutdown(self) -> None:
+        """
+        Consume the L{SHUTDOWN} signal and fire the shutdown that C{stop()}
+        asked for (see L{poetry.testing._core.ReactorCore}, which provides
+        it; the plain scheduler never asks for one).
+        """
+        raise NotImplementedError
 
     def run(self) -> None:
         """
@@ -419,25 +618,46 @@ class Scheduler:
         moving the clock forward to the next timer whenever no step is
         ready (auto-advance).
 
-        @raise StepBudgetExceeded: after more than C{step_budget} steps.
+        @raise StepBudgetExceeded: after more than C{step_budget} steps, or
+            when only a self-rescheduling timer is left (see
+            C{idle_timer_limit}).
         @raise TimerErrors: if timed calls raised (after the other calls due
             in the same pass ran).
         """
-        self._loop("run()", None, None)
+        self._state.halted = False
+        self._halt_signalled()
+        self._loop("run()", None, None, halt=True)
 
-    def run_until(self, d: Deferred[_T]) -> _T:
+    def run_until(self, d: Deferred[_T], timeout: float | None = None) -> _T:
         """
         Run (with auto-advance) until C{d} has fired, and return its result
         or raise its failure's exception.  The result is consumed if it is a
         failure (so that it is not also logged as unhandled).
 
+        @param timeout: if given, give up once C{d} has not fired after that
+            many I{virtual} seconds: the clock then stands at the start time
+            plus C{timeout}.
+
         @raise Deadlock: if nothing is ready, no timer is left and C{d} has
             not fired.
-        @raise StepBudgetExceeded: after more than C{step_budget} steps.
+        @raise RunUntilTimeout: if C{d} has not fired within C{timeout}.
+        @raise StepBudgetExceeded: after more than C{step_budget} steps, or
+            when only a self-rescheduling timer is left (see
+            C{idle_timer_limit}).
         @raise TimerErrors: if timed calls raised.
+        @raise ValueError: if C{timeout} is negative or not finite.
         """
         if not isinstance(d, Deferred):
             raise TypeError(f"run_until needs a Deferred, not {d!r}")
+        end: float | None = None
+        what = "run_until()"
+        if timeout is not None:
+            if not (timeout >= 0 and math.isfinite(timeout)):
+                raise ValueError(
+                    f"run_until timeout must be a finite number >= 0, not {timeout!r}"
+                )
+            end = self._now + timeout
+            what = f"run_until(timeout={timeout!r})"
         outcome: list[object] = []
 
         def capture(result: object) -> object:
@@ -450,12 +670,21 @@ class Scheduler:
         # while its callbacks wait on another Deferred.
         d.addBoth(capture)
         if not outcome:
-            self._loop("run_until()", outcome, None)
+            self._loop(what, outcome, end)
         if not outcome:
+            if end is not None and self._next_time() is not None:
+                self._now = max(self._now, end)
+                raise RunUntilTimeout(
+                    f"{what}: {d!r} has not fired after {timeout!r} virtual "
+                    f"seconds (now t={self._now!r}).\n" + self._stuck_report(),
+                    self.seed,
+                    self.test_id,
+                    timeout=timeout if timeout is not None else 0.0,
+                )
             raise Deadlock(
                 f"run_until({d!r}) cannot finish: at t={self._now!r} nothing "
                 "is ready to run, no timer is left, and the Deferred has not "
-                "fired.\n" + self.describe(),
+                "fired.\n" + self._stuck_report(),
                 self.seed,
                 self.test_id,
             )
@@ -474,7 +703,9 @@ class Scheduler:
         passing.
 
         @raise ValueError: if C{seconds} is negative or not finite.
-        @raise StepBudgetExceeded: after more than C{step_budget} steps.
+        @raise StepBudgetExceeded: after more than C{step_budget} steps, or
+            when a C{callLater(0)} cascade is all that runs (see
+            C{idle_timer_limit}).
         @raise TimerErrors: if timed calls raised.
         """
         if not (seconds >= 0 and math.isfinite(seconds)):
@@ -486,6 +717,14 @@ class Scheduler:
         if self._now < end:
             self._now = end
 
+    def _can_run_now(self) -> bool:
+        return bool(
+            self._ready
+            or self._state.thread_calls
+            or SHUTDOWN in self._state.signals
+            or (self._times and self._times[0] <= self._now)
+        )
+
     def step(self) -> bool:
         """
         Run one pass: the timed calls due now, then the steps ready now.  If
@@ -495,14 +734,29 @@ class Scheduler:
         @return: L{True} if anything ran, L{False} if the world is quiet.
         @raise TimerErrors: if timed calls raised.
         """
-        if not self._ready and not (self._times and self._times[0] <= self._now):
+        if not self._can_run_now():
             next_time = self._next_time()
             if next_time is None:
                 return False
             self._now = next_time
+        return self._pass()
+
+    def _pass(self) -> bool:
+        """
+        One pass at the current time: calls from threads, the timed calls
+        due, a requested shutdown, then the steps ready now.
+
+        @return: whether anything ran.
+        """
         ran = 0
+        if self._state.thread_calls:
+            ran += self._run_thread_calls()
         if self._times and self._times[0] <= self._now:
             ran += self._fire_due(None)
+        if SHUTDOWN in self._state.signals:
+            self._fire_shutdown()
+            ran += 1
+        self._halt_signalled()
         count = len(self._ready)
         for _ in range(count):
             self._ready.popleft()()
@@ -527,13 +781,22 @@ class Scheduler:
             lines.append(f"  ... and {len(live) - 20} more")
         return "\n".join(lines)
 
-    def _budget_exceeded(self, what: str, steps: int) -> StepBudgetExceeded:
-        lines = [
-            f"{what} took {steps} steps, more than the step budget of "
-            f"{self.step_budget}, and was still busy at t={self._now!r} "
-            "(virtual seconds).",
-            "Most frequent recent events:",
-        ]
+    def _stuck_report(self) -> str:
+        """
+        What L{Deadlock} and L{RunUntilTimeout} show: the description of
+        everything pending, then hints (global-reactor activity, the state
+        of the reactor core).
+        """
+        return "\n".join([self.describe(), *self._stuck_hints()])
+
+    def _stuck_hints(self) -> list[str]:
+        from poetry.testing._guard import global_reactor_hint
+
+        hint = global_reactor_hint(self)
+        return [] if hint is None else [hint]
+
+    def _recent(self) -> list[str]:
+        lines = ["Most frequent recent events:"]
         lines.extend(f"  {line}" for line in summarize_recent(self._trace))
         if self._ready:
             kinds: dict[str, int] = {}
@@ -542,15 +805,92 @@ class Scheduler:
                 kinds[key] = kinds.get(key, 0) + 1
             summary = ", ".join(f"{n} x {key}" for key, n in sorted(kinds.items()))
             lines.append(f"Ready steps ({len(self._ready)}): {summary}")
+        return lines
+
+    def _budget_exceeded(
+        self, what: str, steps: int, window: int, moved: int, timed: int
+    ) -> StepBudgetExceeded:
+        lines = [
+            f"{what} took {steps} steps, more than the step budget of "
+            f"{self.step_budget}, and was still busy at t={self._now!r} "
+            "(virtual seconds)."
+        ]
+        if moved:
+            cause = "data"
+            lines.append(
+                f"Data is still flowing: {moved} bytes moved in the last "
+                f"{window} steps."
+            )
+        elif 2 * timed > window:
+            cause = "timers"
+            lines.append(
+                f"No data moved in the last {window} steps, {timed} of which "
+                "were timed calls: a timer reschedules itself."
+            )
+        else:
+            cause = "steps"
+            lines.append(
+                f"No data moved in the last {window} steps, yet steps kept running."
+            )
+        lines.extend(self._recent())
         lines.append(self.describe())
+        if cause == "data":
+            lines.append(
+                "The work may simply be long -- one-byte chunking of a large "
+                "body takes a step per byte -- or protocols answer each other "
+                "endlessly."
+            )
+        elif cause == "timers":
+            lines.append(
+                "Something reschedules itself forever: a callLater(0) cascade, "
+                "a LoopingCall or other periodic timer under run() (bound it "
+                "with advance(seconds) or run_until(d))."
+            )
+        else:
+            lines.append(
+                "Something keeps the world busy without moving data: a client "
+                "that reconnects at once after every failure, a producer that "
+                "writes nothing, or protocols that answer each other "
+                "endlessly with empty exchanges."
+            )
         lines.append(
-            "Something probably reschedules itself forever: a callLater(0) "
-            "cascade, a LoopingCall or other periodic timer under run() (bound "
-            "it with advance(seconds) or run_until(d)), or protocols that "
-            "answer each other endlessly.  If the work is genuinely this "
-            "long, raise the budget: MemoryNetwork(step_budget=...) or "
-            "net.step_budget = ..."
+            "If the work is genuinely this long, raise the budget: "
+            "MemoryNetwork(step_budget=...) or net.step_budget = ..."
         )
         return StepBudgetExceeded(
-            "\n".join(lines), self.seed, self.test_id, steps=steps
+            "\n".join(lines),
+            self.seed,
+            self.test_id,
+            steps=steps,
+            cause=cause,
+            bytes_moved=moved,
+            window=window,
+        )
+
+    def _timer_loop_found(self, what: str, steps: int, idle: int) -> StepBudgetExceeded:
+        lines = [
+            f"{what} ran {idle} passes in a row of nothing but timed calls, "
+            f"up to t={self._now!r} (virtual seconds), with no data moving and "
+            "nothing pending from before they began: a timer reschedules "
+            "itself and nothing else can happen, so this would only end at "
+            f"the step budget ({self.step_budget})."
+        ]
+        lines.extend(self._recent())
+        lines.append(self.describe())
+        lines.extend(self._stuck_hints())
+        lines.append(
+            "A LoopingCall or other periodic timer (or a callLater(0) "
+            "cascade) keeps the world busy while nothing else happens: bound "
+            "the run with advance(seconds) or run_until(d, timeout=...), stop "
+            "the timer first, or -- if these timers make progress on their "
+            "own -- raise net.idle_timer_limit (None turns this check off)."
+        )
+        return StepBudgetExceeded(
+            "\n".join(lines),
+            self.seed,
+            self.test_id,
+            steps=steps,
+            cause="timers",
+            bytes_moved=0,
+            window=idle,
         )

@@ -13,8 +13,10 @@ from poetry.testing._seed import reproduction_line
 
 __all__ = [
     "Deadlock",
+    "GlobalReactorUsed",
     "HarnessError",
     "NondeterminismError",
+    "RunUntilTimeout",
     "StepBudgetExceeded",
     "TimerErrors",
     "Unclean",
@@ -52,19 +54,57 @@ class Deadlock(HarnessError):
 class StepBudgetExceeded(HarnessError):
     """
     A single C{run}, C{run_until} or C{advance} call took more steps than the
-    network's C{step_budget}: most likely something reschedules itself forever
-    (a C{callLater(0)} cascade, a
-    L{LoopingCall<twisted.internet.task.LoopingCall>}, or two protocols that
-    answer each other endlessly).
+    network's C{step_budget}, or C{run}/C{run_until} found a timer loop (see
+    C{idle_timer_limit}).  The message tells the causes apart:
+
+      - C{cause == "data"}: data was still flowing (C{bytes_moved} bytes
+        delivered in the last C{window} steps) -- long work, such as one-byte
+        chunking of a large body, or two protocols that answer each other
+        endlessly;
+      - C{cause == "timers"}: no data moved and timed calls kept running --
+        a timer that reschedules itself (a C{callLater(0)} cascade, a
+        L{LoopingCall});
+      - C{cause == "steps"}: no data moved, yet steps kept running (a
+        reconnect loop, for instance).
 
     @ivar steps: the number of steps taken.
+    @ivar cause: C{"data"}, C{"timers"} or C{"steps"}.
+    @ivar bytes_moved: the bytes delivered in the last C{window} steps.
+    @ivar window: the number of recent steps C{bytes_moved} counts.
     """
 
     def __init__(
-        self, detail: str, seed: int, test_id: str | None = None, *, steps: int = 0
+        self,
+        detail: str,
+        seed: int,
+        test_id: str | None = None,
+        *,
+        steps: int = 0,
+        cause: str = "steps",
+        bytes_moved: int = 0,
+        window: int = 0,
     ) -> None:
         super().__init__(detail, seed, test_id)
         self.steps = steps
+        self.cause = cause
+        self.bytes_moved = bytes_moved
+        self.window = window
+
+
+class RunUntilTimeout(HarnessError):
+    """
+    C{run_until(d, timeout=seconds)}: C{d} had not fired after that many
+    I{virtual} seconds.  The message lists what is still open or pending, as
+    L{Deadlock}'s does.
+
+    @ivar timeout: the timeout, in virtual seconds.
+    """
+
+    def __init__(
+        self, detail: str, seed: int, test_id: str | None = None, *, timeout: float
+    ) -> None:
+        super().__init__(detail, seed, test_id)
+        self.timeout = timeout
 
 
 class Unclean(HarnessError):
@@ -72,6 +112,30 @@ class Unclean(HarnessError):
     L{MemoryNetwork.assert_clean} found pending timers, open connections,
     connection attempts or listening ports.
     """
+
+
+class GlobalReactorUsed(HarnessError):
+    """
+    While a test ran, code scheduled work on the global reactor
+    (C{twisted.internet.reactor}) or the global L{Cooperator}
+    (C{task.cooperate}) instead of the L{MemoryNetwork}: delayed calls,
+    cooperative tasks, readers or writers that never run while the network is
+    driven.  Raised by L{GlobalReactorGuard.check}; the message names each
+    callable, the line that scheduled it and the fix.
+
+    @ivar activity: what was scheduled (L{GlobalActivity} records).
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        seed: int,
+        test_id: str | None = None,
+        *,
+        activity: Sequence[object] = (),
+    ) -> None:
+        super().__init__(detail, seed, test_id)
+        self.activity = list(activity)
 
 
 class NondeterminismError(HarnessError):

@@ -28,6 +28,8 @@ from twisted.internet.interfaces import (
     IHostnameResolver,
     IListeningPort,
     IProtocolFactory,
+    IReactorCore,
+    IReactorFromThreads,
     IReactorPluggableNameResolver,
     IReactorTCP,
     IReactorTime,
@@ -36,7 +38,7 @@ from twisted.internet.protocol import ClientFactory
 from twisted.internet.task import Cooperator
 from zope.interface import implementer
 
-from poetry.testing._clock import Scheduler
+from poetry.testing._core import ReactorCore
 from poetry.testing._conditions import PLAIN, LinkConditions, directions_of
 from poetry.testing._connect import Connector, TCPStack
 from poetry.testing._errors import Unclean
@@ -73,8 +75,14 @@ def _store(settings: dict[Any, Any], key: object, value: object) -> None:
         settings[key] = value
 
 
-@implementer(IReactorTCP, IReactorTime, IReactorPluggableNameResolver)
-class MemoryNetwork(Scheduler):
+@implementer(
+    IReactorTCP,
+    IReactorTime,
+    IReactorPluggableNameResolver,
+    IReactorCore,
+    IReactorFromThreads,
+)
+class MemoryNetwork(ReactorCore):
     """
     An in-memory TCP world on a virtual clock: a reactor for code under
     test.

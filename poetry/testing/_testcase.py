@@ -13,7 +13,8 @@ from twisted.trial.unittest import PyUnitResultAdapter, SynchronousTestCase
 from zope.interface import alsoProvides
 
 from poetry.testing._diagram import failure_report
-from poetry.testing._errors import HarnessError, Unclean
+from poetry.testing._errors import GlobalReactorUsed, HarnessError, Unclean
+from poetry.testing._guard import GlobalReactorGuard
 from poetry.testing._network import MemoryNetwork
 
 __all__ = ["MemoryNetworkTestCase"]
@@ -100,6 +101,13 @@ class MemoryNetworkTestCase(SynchronousTestCase):
         connection, connection attempt or listening port -- otherwise the test
         fails, listing what is left.  The check is skipped when the test
         already failed.
+      - The global reactor is guarded (L{GlobalReactorGuard}): a test that
+        scheduled anything on C{twisted.internet.reactor} or the global
+        cooperator (delayed calls, C{task.cooperate} tasks, readers or
+        writers) fails, naming each callable, the line that scheduled it
+        and the fix; what it scheduled is cancelled either way, so that
+        later tests are not affected.  A test case that means to use the
+        global reactor sets C{guard_global_reactor = False}.
 
     Subclasses that override C{setUp} or C{tearDown} must call the base
     class's method.
@@ -109,6 +117,8 @@ class MemoryNetworkTestCase(SynchronousTestCase):
 
     net: MemoryNetwork
     _poetry_failed = False
+    guard_global_reactor = True
+    _global_guard: GlobalReactorGuard | None = None
 
     def run(self, result: Any = None) -> Any:
         """
@@ -129,10 +139,17 @@ class MemoryNetworkTestCase(SynchronousTestCase):
         super().setUp()
         self.net = MemoryNetwork()
         self.net.test_id = self.id()
+        if self.guard_global_reactor:
+            self._global_guard = GlobalReactorGuard(self.net).start()
+            # Cleanups run before tearDown, even when a subclass's setUp
+            # fails; this one is the last of them.
+            self.addCleanup(self._global_guard.stop)
 
     def tearDown(self) -> None:
         """
-        Fail the test if the network is not clean (unless it failed already).
+        Fail the test if it used the global reactor, or if the network is not
+        clean (unless it failed already).  What it left on the global reactor
+        was cancelled by a cleanup already.
         """
         try:
             net = self.__dict__.get("net")
@@ -140,8 +157,10 @@ class MemoryNetworkTestCase(SynchronousTestCase):
                 return
             net.advance(0)
             try:
+                if self._global_guard is not None:
+                    self._global_guard.check()
                 net.assert_clean()
-            except Unclean as e:
+            except (GlobalReactorUsed, Unclean) as e:
                 raise self.failureException(str(e)) from e
         finally:
             super().tearDown()

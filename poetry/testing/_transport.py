@@ -472,9 +472,9 @@ class MemoryTransport:
         if not data:
             return _CONNECTION_DONE
         loop = self._loop
-        loop._trace.extend(
-            (loop._now, "deliver", self.connection_id, self.side, len(data))
-        )
+        size = len(data)
+        loop._moved += size
+        loop._trace.extend((loop._now, "deliver", self.connection_id, self.side, size))
         self.protocol.dataReceived(data)
         return None
 

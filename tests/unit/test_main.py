@@ -3,12 +3,12 @@ Tests for L{poetry.__main__}, the entry point of C{python -m poetry} and of
 the console scripts.
 
 C{main} runs its command with L{twisted.internet.task.react}; here the
-module's C{react} is replaced by Twisted's own C{react} given a reactor core
-(L{_ReactorOnNetwork}) that runs on the test's L{MemoryNetwork}: so the
-real exit-status handling of C{react} is exercised, with no global reactor,
-no sockets and no real time.  Standard output and error are replaced by
-in-memory streams, and C{start_logging} (which changes process-wide state)
-by a recorder.
+module's C{react} is replaced by Twisted's own C{react} given the test's
+L{MemoryNetwork} as its reactor (it provides C{IReactorCore}): so the real
+exit-status handling of C{react} and the reactor's shutdown triggers are
+exercised, with no global reactor, no sockets and no real time.  Standard
+output and error are replaced by in-memory streams, and C{start_logging}
+(which changes process-wide state) by a recorder.
 """
 
 from __future__ import annotations
@@ -17,22 +17,13 @@ import io
 import os
 import runpy
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, NoReturn
 
-from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
-from twisted.internet.error import ReactorAlreadyRunning, ReactorNotRunning
-from twisted.internet.interfaces import (
-    IConnector,
-    IDelayedCall,
-    IListeningPort,
-    IReactorCore,
-    IReactorTCP,
-    IReactorTime,
-)
-from twisted.internet.protocol import ClientFactory, ServerFactory
+from twisted.internet.defer import Deferred
+from twisted.internet.error import ReactorNotRunning
+from twisted.internet.interfaces import IListeningPort, IReactorCore
 from twisted.internet.task import react
-from zope.interface import implementer
 
 import poetry
 import poetry.__main__ as entry
@@ -40,149 +31,9 @@ import poetry._cli as cli
 from poetry import poems
 from poetry.client import get_poetry
 from poetry.server import PoetryServerFactory
-from poetry.testing import MemoryNetwork, MemoryNetworkTestCase
+from poetry.testing import Deadlock, MemoryNetworkTestCase
 
 CAFE = poems.load("cafe")
-
-_Call = tuple[Callable[..., Any], tuple[object, ...], dict[str, object]]
-
-
-@implementer(IReactorCore, IReactorTCP, IReactorTime)
-class _ReactorOnNetwork:
-    """
-    A reactor core on a L{MemoryNetwork}, for L{react}: TCP and time are the
-    network's; C{run} runs the network until C{stop} has completed; C{stop}
-    (what SIGINT and SIGTERM call) fires the I{before shutdown} triggers,
-    waits for the L{Deferred}s they return, then the I{during} and I{after}
-    ones, as a real reactor does.
-    """
-
-    running = False
-
-    def __init__(self, net: MemoryNetwork) -> None:
-        self.net = net
-        self.stopped = False
-        self._stopping = False
-        self._when_running: list[_Call] = []
-        self._triggers: dict[int, tuple[str, str, _Call]] = {}
-        self._next_id = 0
-
-    # IReactorTCP and IReactorTime: the network's.
-
-    def listenTCP(
-        self,
-        port: int,
-        factory: ServerFactory,
-        backlog: int = 50,
-        interface: str = "",
-    ) -> IListeningPort:
-        return self.net.listenTCP(port, factory, backlog, interface)
-
-    def connectTCP(
-        self,
-        host: str,
-        port: int,
-        factory: ClientFactory[Any],
-        timeout: float = 30.0,
-        bindAddress: tuple[str, int] | None = None,
-    ) -> IConnector:
-        return self.net.connectTCP(host, port, factory, timeout, bindAddress)
-
-    def seconds(self) -> float:
-        return self.net.seconds()
-
-    def callLater(
-        self,
-        delay: float,
-        callable: Callable[..., Any],
-        *args: object,
-        **kwargs: object,
-    ) -> IDelayedCall:
-        return self.net.callLater(delay, callable, *args, **kwargs)
-
-    def getDelayedCalls(self) -> Sequence[IDelayedCall]:
-        return self.net.getDelayedCalls()
-
-    # IReactorCore
-
-    def resolve(
-        self, name: str, timeout: Sequence[int] = (1, 3, 11, 45)
-    ) -> Deferred[str]:
-        return self.net.resolve(name)
-
-    def run(self) -> None:
-        if self.running or self.stopped:
-            raise ReactorAlreadyRunning()
-        self.running = True
-        hooks, self._when_running = self._when_running, []
-        for callable, args, kwargs in hooks:
-            callable(*args, **kwargs)
-        while not self.stopped:
-            if not self.net.step():
-                raise AssertionError(
-                    "deadlock: the reactor was not stopped and nothing is "
-                    "left to run\n" + self.net.describe()
-                )
-
-    def stop(self) -> None:
-        if not self.running or self._stopping:
-            raise ReactorNotRunning()
-        self._stopping = True
-        gatherResults(
-            [
-                maybeDeferred(f, *args, **kwargs)
-                for f, args, kwargs in self._phase("before")
-            ]
-        ).addCallback(self._shut_down)
-
-    def _phase(self, phase: str) -> list[_Call]:
-        return [
-            call
-            for when, event, call in self._triggers.values()
-            if (when, event) == (phase, "shutdown")
-        ]
-
-    def _shut_down(self, ignored: object) -> None:
-        for phase in ("during", "after"):
-            for callable, args, kwargs in self._phase(phase):
-                callable(*args, **kwargs)
-        self.running = False
-        self.stopped = True
-
-    def crash(self) -> None:
-        self.running = False
-        self.stopped = True
-
-    def iterate(self, delay: float = 0.0) -> None:
-        self.net.step()
-
-    def fireSystemEvent(self, eventType: str) -> None:
-        if eventType == "shutdown":
-            self.stop()
-
-    def addSystemEventTrigger(
-        self,
-        phase: str,
-        eventType: str,
-        callable: Callable[..., Any],
-        *args: object,
-        **kwargs: object,
-    ) -> Any:
-        self._next_id += 1
-        self._triggers[self._next_id] = (phase, eventType, (callable, args, kwargs))
-        return self._next_id
-
-    def removeSystemEventTrigger(self, triggerID: Any) -> None:
-        del self._triggers[triggerID]
-
-    def callWhenRunning(
-        self, callable: Callable[..., Any], *args: object, **kwargs: object
-    ) -> Any | None:
-        if self.running:
-            callable(*args, **kwargs)
-            return None
-        self._when_running.append((callable, args, kwargs))
-        return None
 
 
 class _WithFileno(io.BytesIO):
@@ -220,12 +71,11 @@ class MainTests(MemoryNetworkTestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.reactor = _ReactorOnNetwork(self.net)
         self.reacted = 0
 
         def fake_react(main: Callable[[IReactorCore], Deferred[None]]) -> NoReturn:
             self.reacted += 1
-            react(main, _reactor=self.reactor)
+            react(main, _reactor=self.net)
             raise AssertionError("react() returned instead of exiting")
 
         self.patch(entry, "react", fake_react)
@@ -273,7 +123,8 @@ class MainTests(MemoryNetworkTestCase):
         self.assertEqual(self.stderr.getvalue(), "")
         self.assertEqual(self.logging, [(self.stderr, 2)])
         self.assertEqual(self.reacted, 1)
-        self.assertTrue(self.reactor.stopped)
+        self.assertFalse(self.net.running)
+        self.assertRaises(ReactorNotRunning, self.net.stop)
 
     def test_failure_status(self) -> None:
         """
@@ -302,7 +153,7 @@ class MainTests(MemoryNetworkTestCase):
             get_poetry(self.net, "127.0.0.1", 10000).addCallback(fetched.append)
 
         self.net.callLater(1.0, fetch)
-        self.net.callLater(60.0, self.reactor.stop)
+        self.net.callLater(60.0, self.net.stop)
         status = self.exit_status(
             lambda: entry.main(["serve", "--poem", "cafe", "--port", "10000"])
         )
@@ -334,6 +185,23 @@ class MainTests(MemoryNetworkTestCase):
             lambda: entry.main(["serve", "--poem", "cafe", "--port", "10000"])
         )
         self.assertEqual((status, running_at_start), (0, [True]))
+    def test_serve_never_stopped(self) -> None:
+        """
+        A C{serve} that nothing stops would make a real reactor's C{run()}
+        wait for ever: on the network C{react} gets L{Deadlock} (not a
+        made-up exit status), naming the shutdown trigger that waits.  A
+        later C{stop()} still runs the command's shutdown (its port closes).
+        """
+        error = self.assertRaises(
+            Deadlock, entry.main, ["serve", "--poem", "cafe", "--port", "10000"]
+        )
+        self.assertIn("nothing will stop it", str(error))
+        self.assertIn("react.<locals>.onShutdown", str(error))
+        self.assertEqual(len(self.net.listening_ports()), 1)
+        self.net.stop()
+        self.net.run()
+        self.assertEqual(self.net.listening_ports(), [])
+        self.assertFalse(self.net.running)
 
     def test_bad_arguments(self) -> None:
         """
@@ -421,7 +289,7 @@ class MainTests(MemoryNetworkTestCase):
         The C{poetry-serve} console script runs C{serve} with its arguments
         and names itself in messages.
         """
-        self.net.callLater(1.0, self.reactor.stop)
+        self.net.callLater(1.0, self.net.stop)
         self.patch(sys, "argv", ["poetry-serve", "--poem", "cafe", "--port", "10002"])
         self.assertEqual(self.exit_status(entry.serve_main), 0)
         self.assertEqual(
