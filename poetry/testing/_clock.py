@@ -195,6 +195,10 @@ class Scheduler:
         C{seed}: every random choice of the harness is drawn from it.
     @ivar trace_checksums: whether each C{write} event also records a CRC-32
         of the bytes written.
+    @ivar timer_errors: what happens when a timed call raises: C{"log"}
+        (the default, as the real reactor: the error is logged -- trial then
+        fails the test -- and the other calls run) or C{"raise"} (the run
+        raises L{TimerErrors} once the calls due in that pass have run).
     @ivar idle_timer_limit: the most passes in a row of nothing but timed
         calls -- no byte moving, nothing pending from before they began --
         that C{run} or C{run_until} runs before reporting a timer that
@@ -204,6 +208,7 @@ class Scheduler:
     """
 
     idle_timer_limit: int | None = 10_000
+    timer_errors = "log"
 
     def __init__(
         self,
@@ -254,12 +259,19 @@ class Scheduler:
 
         Calls due at the same time run in the order they were scheduled.
 
-        @raise ValueError: if C{delay} is negative or not finite (unlike
-            L{twisted.internet.task.Clock}, which accepts them).
+        @raise AssertionError: if C{delay} is negative or NaN, as on the
+            real reactor (L{twisted.internet.task.Clock} accepts them).
+        @raise ValueError: if C{delay} is infinite (the real reactor accepts
+            it and never makes the call; a virtual clock cannot advance to
+            it).
         """
-        if not (delay >= 0 and math.isfinite(delay)):
+        if not delay >= 0:
+            # As the real reactor (an assertion in ReactorBase.callLater).
+            raise AssertionError(f"{delay} is not greater than or equal to 0 seconds")
+        if delay == math.inf:
             raise ValueError(
-                f"callLater delay must be a finite number >= 0, not {delay!r}"
+                "callLater delay must be finite on a virtual clock (the real "
+                f"reactor accepts {delay!r} and never calls it)"
             )
         call = VirtualDelayedCall(self, self._now + delay, callable, args, kw)
         self._push(call)
@@ -374,11 +386,14 @@ class Scheduler:
     def _fire_due(self, until: list[object] | None) -> int:
         """
         Run every live timed call due at or before now that was scheduled
-        before this phase began, in (time, scheduling) order.  Calls that
-        raise are collected and reported together, after the others ran.
+        before this phase began, in (time, scheduling) order.  A call that
+        raises is logged, as the real reactor does, and the others run
+        (with C{timer_errors="raise"}: reported together as L{TimerErrors}
+        after the others ran).
 
         @return: the number of calls made.
-        @raise TimerErrors: if any call raised.
+        @raise TimerErrors: if any call raised and C{timer_errors} is
+            C{"raise"}.
         """
         state = self._state
         state.firing = True
@@ -390,7 +405,15 @@ class Scheduler:
                 state.compact_later = False
                 self._compact()
         if failures:
-            raise self._timer_errors(failures)
+            if self.timer_errors == "raise":
+                raise self._timer_errors(failures)
+            for failure in failures:
+                _log.failure(
+                    "Unhandled error in a timed call at t={now!r} (the real "
+                    "reactor logs it too, and runs the other calls)",
+                    failure=failure,
+                    now=self._now,
+                )
         return fired
 
     def _fire_due_calls(self, until: list[object] | None) -> tuple[int, list[Failure]]:

@@ -280,10 +280,12 @@ class TCPStack:
         loop: Scheduler,
         ports: PortTable,
         resolve: Callable[[str], str | None],
+        is_local: Callable[[str], bool],
     ) -> None:
         self._loop = loop
         self.ports = ports
         self._resolve = resolve
+        self._is_local = is_local
         self.policy: AttemptPolicy | None = None
         self.receive_buffer = RECEIVE_BUFFER
         self.send_buffer = SEND_BUFFER
@@ -334,7 +336,10 @@ class TCPStack:
     def resolve_interface(self, interface: str) -> str | None:
         if interface in ("", ANY):
             return ANY
-        return self._resolve(interface)
+        address = self._resolve(interface)
+        if address is None or not self._is_local(address):
+            return None
+        return address
 
     def register_listener(self, port: ListeningPort, sock: ListeningSocket) -> None:
         self.listeners[sock.local] = (port, sock)
@@ -351,6 +356,15 @@ class TCPStack:
         if connection is not None and sock.closed:
             connection.server_dropped()
         return connection
+
+    def orphaned(self, sock: Socket) -> None:
+        """
+        C{sock} was accepted but will never have a transport: its
+        connection ends when the client end does.
+        """
+        connection = self.connections.get(sock.connection_id)
+        if connection is not None:
+            connection.server_dropped()
 
     def _listener(self, host: str, port: int) -> tuple[ListeningPort, ListeningSocket] | None:
         found = self.listeners.get((host, port))
@@ -389,7 +403,7 @@ class TCPStack:
             sock.local = ("", port)
             return
         address = self._resolve(host)
-        if address is None or address == ANY:
+        if address is None or address == ANY or not self._is_local(address):
             raise os_error(errno.EADDRNOTAVAIL)
         number = self.ports.bind_client(address, port, reuse)
         sock.local = (address, number)

@@ -35,6 +35,8 @@ class HostMap:
 
     def __init__(self, hosts: Mapping[str, str] | None = None) -> None:
         self._hosts: dict[str, str] = {"localhost": LOCALHOST}
+        # Addresses some host of the network has, besides 127.0.0.0/8.
+        self._local: set[str] = set()
         # Every name resolved so far (host map entries and IPv4 literals).
         self._resolved: dict[str, str] = {}
         for name, address in (hosts or {}).items():
@@ -49,7 +51,24 @@ class HostMap:
         if not isIPAddress(address):
             raise ValueError(f"{address!r} is not an IPv4 address")
         self._hosts[name] = address
+        self._local.add(address)
         self._resolved.clear()
+
+    def make_local(self, address: str) -> None:
+        """
+        Make C{address} an address of some host of the network.
+        """
+        self._local.add(address)
+
+    def is_local(self, address: str) -> bool:
+        """
+        Whether a socket can be bound to C{address}: a loopback address
+        (127.0.0.0/8), C{0.0.0.0}, or an address of a host of the network
+        (one in the host map, or one a L{HostReactor} was made for).
+        """
+        return (
+            address.startswith("127.") or address == "0.0.0.0" or address in self._local
+        )
 
     def resolve(self, name: str) -> str | None:
         """

@@ -159,7 +159,9 @@ class MemoryNetwork(ReactorCore):
             self._names.resolve, self._ready
         )
         self._ports = PortTable(self)
-        self._tcp = TCPStack(self, self._ports, self._names.resolve)
+        self._tcp = TCPStack(
+            self, self._ports, self._names.resolve, self._names.is_local
+        )
         self._tcp.receive_buffer = receive_buffer
         self._tcp.send_buffer = send_buffer
         if link is not None:
@@ -421,7 +423,9 @@ class MemoryNetwork(ReactorCore):
         """
         from poetry.testing._hosts import HostReactor
 
-        return HostReactor(self, name)
+        reactor = HostReactor(self, name)
+        self._names.make_local(reactor.address)
+        return reactor
 
     # Inspection
 

@@ -281,6 +281,8 @@ class Stack:
 
     def accepted(self, port: ListeningPort, sock: Socket) -> ConnectionRecord | None: ...
 
+    def orphaned(self, sock: Socket) -> None: ...
+
 
 _CONNECTION_DONE = Failure(ConnectionDone())
 
@@ -454,9 +456,21 @@ class ListeningPort:
                 port=self,
             )
             if current is not None and current.owner is None:
-                # The accepted socket is dropped: the kernel closes it.
-                current.close()
-                self._stack.accepted(self, current)
+                # The accepted socket has no transport: as on the real
+                # reactor (whose logged failure keeps the socket object
+                # alive), it stays open, read by nobody, until the
+                # connection is reset or the world ends.
+                loop = self._loop
+                loop._trace.extend(
+                    (
+                        loop._now,
+                        "error",
+                        current.connection_id,
+                        "server",
+                        "accepted socket left open without a protocol",
+                    )
+                )
+                self._stack.orphaned(current)
 
     def _accept(self, sock: Socket) -> None:
         peer_host, peer_port = sock.remote
