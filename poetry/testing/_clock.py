@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from twisted.internet.base import DelayedCall
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall
+from zope.interface import implementer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -162,6 +163,63 @@ class _LoopState:
         self.events: dict[str, Any] | None = None
 
 
+@implementer(IDelayedCall)
+class LazyCall:
+    """
+    A timed call that becomes a L{VirtualDelayedCall} only if the clock has
+    to move while it is pending (or somebody looks at the pending calls):
+    a connector's timeout costs nothing when the connection is made in the
+    same instant, which on a virtual clock is nearly always.  It behaves as
+    the L{DelayedCall} it stands for.
+    """
+
+    __slots__ = ("args", "call", "cancelled", "func", "time")
+
+    def __init__(self, time: float, func: Callable[..., Any], args: tuple[object, ...]) -> None:
+        self.time = time
+        self.func = func
+        self.args = args
+        self.call: VirtualDelayedCall | None = None
+        self.cancelled = False
+
+    def getTime(self) -> float:
+        call = self.call
+        return self.time if call is None else call.getTime()
+
+    def active(self) -> bool:
+        call = self.call
+        return not self.cancelled if call is None else call.active()
+
+    def cancel(self) -> None:
+        call = self.call
+        if call is not None:
+            call.cancel()
+        elif self.cancelled:
+            from twisted.internet.error import AlreadyCancelled
+
+            raise AlreadyCancelled()
+        else:
+            self.cancelled = True
+
+    def _real(self) -> VirtualDelayedCall:
+        call = self.call
+        if call is None:
+            raise RuntimeError("a lazy call that was not made real")
+        return call
+
+    def reset(self, secondsFromNow: float) -> None:
+        self._real().reset(secondsFromNow)
+
+    def delay(self, secondsLater: float) -> None:
+        self._real().delay(secondsLater)
+
+    def __repr__(self) -> str:
+        call = self.call
+        if call is not None:
+            return repr(call)
+        return f"<LazyCall at t={self.time!r} {describe_callable(self.func)}>"
+
+
 class _Spent:
     """
     What a timer bucket holds in place of a call it has handed out: the
@@ -226,6 +284,8 @@ class Scheduler:
         self.step_budget = step_budget
         self._now = 0.0
         self._ready: deque[Callable[[], object]] = deque()
+        # Lazy calls not made real yet (see LazyCall).
+        self._lazy: list[LazyCall] = []
         # Bytes delivered to protocols so far (one increment per delivery, by
         # the pipes): tells data still flowing from a timer loop.
         self._moved = 0
@@ -289,6 +349,35 @@ class Scheduler:
         self._push(call)
         return call
 
+    def _call_lazily(
+        self, delay: float, callable: Callable[..., Any], *args: object
+    ) -> LazyCall:
+        """
+        Call C{callable(*args)} after C{delay} seconds, as a L{LazyCall}: it
+        joins the timers only if the clock moves while it is pending.
+        """
+        lazy = LazyCall(self._now + delay, callable, args)
+        if delay > 0:
+            self._lazy.append(lazy)
+        else:
+            # Due in this very instant: a real timer at once.
+            call = lazy.call = VirtualDelayedCall(
+                self, lazy.time, callable, args, _NO_KEYWORDS
+            )
+            self._push(call)
+        return lazy
+
+    def _make_lazy_calls_real(self) -> None:
+        lazies = self._lazy
+        if lazies:
+            self._lazy = []
+            for lazy in lazies:
+                if not lazy.cancelled:
+                    call = lazy.call = VirtualDelayedCall(
+                        self, lazy.time, lazy.func, lazy.args, _NO_KEYWORDS
+                    )
+                    self._push(call)
+
     def getDelayedCalls(self) -> list[IDelayedCall]:
         """
         A new list of the pending (active) timed calls, soonest first.
@@ -347,6 +436,8 @@ class Scheduler:
         self._stale = 0
 
     def _live_timers(self) -> list[tuple[float, int, VirtualDelayedCall]]:
+        if self._lazy:
+            self._make_lazy_calls_real()
         live = [
             (call.getTime(), sequence, call)
             for bucket in self._buckets.values()
@@ -361,6 +452,8 @@ class Scheduler:
         The soonest time at which a live call is due (dropping stale entries
         and moving delayed calls on the way), or L{None} if there is none.
         """
+        if self._lazy:
+            self._make_lazy_calls_real()
         times = self._times
         buckets = self._buckets
         while times:
@@ -551,7 +644,7 @@ class Scheduler:
                         return
                 elif not fired:
                     # Quiet at this time: move the clock to the next timer.
-                    if not times:
+                    if not times and not self._lazy:
                         return
                     next_time = self._next_time()
                     if next_time is None or (end is not None and next_time > end):

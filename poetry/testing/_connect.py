@@ -935,6 +935,28 @@ class Connector(tcp.Connector):
         self._stack = stack
         self._loop = loop
 
+    def connect(self) -> None:
+        """
+        Start connecting, as C{BaseConnector.connect}: the factory's
+        C{doStart} (once), a client end, the timeout, C{startedConnecting}.
+        The timeout is a L{LazyCall}: a real timer as soon as the clock
+        moves (or the pending calls are looked at) while connecting.
+
+        @raise RuntimeError: unless disconnected.
+        """
+        if self.state != "disconnected":
+            raise RuntimeError("can't connect in this state")
+        self.state = "connecting"
+        if not self.factoryStarted:
+            self.factory.doStart()
+            self.factoryStarted = 1
+        self.transport = transport = self._makeTransport()
+        if self.timeout is not None:
+            self.timeoutID = self._loop._call_lazily(
+                self.timeout, _time_out, transport
+            )
+        self.factory.startedConnecting(self)
+
     def _makeTransport(self) -> Any:
         return ClientTransport(
             self._stack,
@@ -948,6 +970,16 @@ class Connector(tcp.Connector):
 
     def __repr__(self) -> str:
         return f"<MemoryNetwork connector to {self.host}:{self.port} {self.state}>"
+
+
+def _time_out(transport: ClientTransport) -> None:
+    """
+    The connector's timeout: fail the attempt with
+    L{twisted.internet.error.TimeoutError}.
+    """
+    from twisted.internet.error import TimeoutError
+
+    transport.failIfNotConnected(TimeoutError())
 
 
 def half_closeable(protocol: object) -> bool:

@@ -101,6 +101,9 @@ _FAILURES = {
 }
 _CLOSED_CLEANLY = _FAILURES[ConnectionDone]
 
+_NOT_IN = ~EPOLLIN
+_NOT_OUT = ~EPOLLOUT
+
 
 class ConnectionRecord(Protocol):
     """
@@ -366,16 +369,11 @@ class MemoryTransport:
         writing = self.writing
         if not (reading or writing):
             return
-        try:
-            sock = self.socket
-        except AttributeError:
-            return
-        interest = EPOLLERR | EPOLLHUP
-        if reading:
-            interest |= EPOLLIN
-        if writing:
-            interest |= EPOLLOUT
-        event = sock.poll() & interest
+        event = self._sock.poll()
+        if not reading:
+            event &= _NOT_IN
+        if not writing:
+            event &= _NOT_OUT
         if not event:
             return
         try:
@@ -402,17 +400,15 @@ class MemoryTransport:
                 self._disconnectSelectable(why, inRead)
         except BaseException:
             self._log_callback_error(Failure())
-        if (self.reading or self.writing) and not self._queued:
-            try:
-                sock = self.socket
-            except AttributeError:
-                return
-            interest = EPOLLERR | EPOLLHUP
-            if self.reading:
-                interest |= EPOLLIN
-            if self.writing:
-                interest |= EPOLLOUT
-            if sock.poll() & interest:
+        reading = self.reading
+        writing = self.writing
+        if (reading or writing) and not self._queued:
+            event = self._sock.poll()
+            if not reading:
+                event &= _NOT_IN
+            if not writing:
+                event &= _NOT_OUT
+            if event:
                 self._queued = True
                 self._loop._ready.append(self)
 
