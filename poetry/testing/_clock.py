@@ -71,9 +71,6 @@ class VirtualDelayedCall(DelayedCall):
     """
 
     _entry: int = -1
-    cancelled = 0
-    called = 0
-    delayed_time = 0.0
 
     def __init__(
         self,
@@ -88,6 +85,9 @@ class VirtualDelayedCall(DelayedCall):
         self.args = args
         self.kw = kw
         self._scheduler = scheduler
+        self._entry = -1
+        self.cancelled = self.called = 0
+        self.delayed_time = 0.0
 
     @property
     def canceller(self) -> Callable[[DelayedCall], None]:
@@ -200,6 +200,7 @@ class LazyCall:
             raise AlreadyCancelled()
         else:
             self.cancelled = True
+            self.args = ()
 
     def _real(self) -> VirtualDelayedCall:
         call = self.call
@@ -358,7 +359,12 @@ class Scheduler:
         """
         lazy = LazyCall(self._now + delay, callable, args)
         if delay > 0:
-            self._lazy.append(lazy)
+            lazies = self._lazy
+            if len(lazies) >= 64 and lazies[0].cancelled:
+                # Most are cancelled by now (a connector's timeout is, once
+                # connected): forget those.
+                lazies[:] = [one for one in lazies if not one.cancelled]
+            lazies.append(lazy)
         else:
             # Due in this very instant: a real timer at once.
             call = lazy.call = VirtualDelayedCall(

@@ -651,10 +651,20 @@ class TCPStack:
         so what is still in flight is forgotten (its timers cancelled).
         """
         self.connections.pop(connection.id, None)
-        for sock in (connection.client_socket, connection.server_socket):
+        client, server = connection.client_socket, connection.server_socket
+        for sock in (client, server):
             link = sock.outbound
             if link is not None:
                 link.forget()
+        # Nothing can observe the connection any more: break the reference
+        # cycles between its parts, so that it is freed at once rather than
+        # by the garbage collector.
+        client.peer = server.peer = None
+        client.outbound = client.inbound = server.outbound = server.inbound = None
+        for transport in (connection.client, connection.server):
+            if transport is not None:
+                transport._record = None
+                transport.other = None
 
 
 class ClientTransport(MemoryTransport):

@@ -443,6 +443,8 @@ class Link:
             self._queue.clear()
         self._in_flight = 0
         self._triggers = None
+        self.plain = False
+        self._closed = True
 
     # -- faults ----------------------------------------------------------------
 

@@ -170,32 +170,49 @@ class Socket:
         the peer's.
     """
 
-    # What most sockets never change is a class-level default: making a
-    # socket sets five attributes.
-    owner: Owner | None = None
-    state = ESTABLISHED
-    peer: Socket | None = None
-    outbound: Carrier | None = None
-    inbound: Carrier | None = None
-    _rq: list[bytes] | None = None
-    rq_len = 0
-    received_total = 0
-    _sq: list[bytes] | None = None
-    sq_len = 0
-    _fin_pending = False
-    err = 0
-    fin = False
-    read_shut = False
-    write_shut = False
-    closed = False
-    active_close = False
-    bound = False
-    connect_reported = False
-    connection_started = False
-    peer_set = False
-    receive_buffer = RECEIVE_BUFFER
-    send_buffer = SEND_BUFFER
-    _options: dict[tuple[int, int], int] | None = None
+    # Slots, each set when the socket is made: every read is a direct slot
+    # access (an attribute missing from an instance and found on its class
+    # costs the interpreter a slow lookup).
+    __slots__ = (
+        "__weakref__",
+        "_fin_pending",
+        "_loop",
+        "_options",
+        "_rq",
+        "_sq",
+        "active_close",
+        "bound",
+        "closed",
+        "connect_reported",
+        "connection_id",
+        "connection_started",
+        "err",
+        "fin",
+        "inbound",
+        "local",
+        "outbound",
+        "owner",
+        "peer",
+        "peer_set",
+        "read_shut",
+        "receive_buffer",
+        "received_total",
+        "remote",
+        "rq_len",
+        "send_buffer",
+        "side",
+        "sq_len",
+        "state",
+        "write_shut",
+    )
+
+    owner: Owner | None
+    peer: Socket | None
+    outbound: Carrier | None
+    inbound: Carrier | None
+    _rq: list[bytes] | None
+    _sq: list[bytes] | None
+    _options: dict[tuple[int, int], int] | None
 
     def __init__(
         self,
@@ -212,10 +229,15 @@ class Socket:
         self.side = side
         self.local = local
         self.remote = remote
-        if receive_buffer != RECEIVE_BUFFER:
-            self.receive_buffer = receive_buffer
-        if send_buffer != SEND_BUFFER:
-            self.send_buffer = send_buffer
+        self.receive_buffer = receive_buffer
+        self.send_buffer = send_buffer
+        self.owner = self.peer = self.outbound = self.inbound = None
+        self._rq = self._sq = self._options = None
+        self.state = ESTABLISHED
+        self.rq_len = self.received_total = self.sq_len = self.err = 0
+        self._fin_pending = self.fin = self.read_shut = self.write_shut = False
+        self.closed = self.active_close = self.bound = False
+        self.connect_reported = self.connection_started = self.peer_set = False
 
     def getsockopt(self, level: int, option: int) -> int:
         """

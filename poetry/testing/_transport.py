@@ -157,44 +157,43 @@ class MemoryTransport:
     @ivar producerPaused: whether this transport paused it.
     """
 
-    # Slots for what every transport sets when made; what most transports
-    # never change (the write-side flags, the producer, the second buffer)
-    # are class-level defaults, set per instance only when they change.
+    # Slots, each set when the transport is made: every read is a direct
+    # slot access.  "__dict__" and "__weakref__" keep instances open to extra
+    # attributes (e.g. a test patching a method) and to weak references.
     __slots__ = (
         "__dict__",
         "__weakref__",
+        "_aborting",
+        "_connecting",
         "_host",
         "_loop",
         "_named",
+        "_paused",
         "_peer",
         "_queued",
         "_record",
         "_sock",
         "_tempDataBuffer",
         "_tempDataLen",
+        "_writeDisconnected",
+        "_writeDisconnecting",
+        "_written",
         "connected",
         "connection_id",
+        "dataBuffer",
         "disconnected",
         "disconnecting",
+        "offset",
+        "other",
+        "producer",
+        "producerPaused",
         "protocol",
         "reading",
         "side",
         "socket",
+        "streamingProducer",
         "writing",
     )
-
-    dataBuffer = b""
-    offset = 0
-    _writeDisconnecting = False
-    _writeDisconnected = False
-    _aborting = False
-    _connecting = False
-    _paused = False
-    producer: IProducer | None = None
-    streamingProducer = False
-    producerPaused = False
-    _written: list[bytes] | None = None
-    other: MemoryTransport | None = None
 
     bufferSize = BUFFER_SIZE
     SEND_LIMIT = SEND_LIMIT
@@ -210,19 +209,21 @@ class MemoryTransport:
         record: ConnectionRecord | None,
     ) -> None:
         self._loop = loop
-        self.socket = socket
-        self._sock = socket
+        self.socket = self._sock = socket
         self.side = side
         self.connection_id = socket.connection_id
         self._record = record
-        self.connected = 0
-        self.disconnected = 0
-        self.disconnecting = 0
+        self.connected = self.disconnected = self.disconnecting = 0
+        self.dataBuffer = b""
+        self.offset = self._tempDataLen = 0
         self._tempDataBuffer: list[bytes] = []
-        self._tempDataLen = 0
-        self.reading = False
-        self.writing = False
-        self._queued = False
+        self.reading = self.writing = self._queued = False
+        self._writeDisconnecting = self._writeDisconnected = False
+        self._aborting = self._connecting = self._paused = False
+        self.streamingProducer = self.producerPaused = False
+        self.producer: IProducer | None = None
+        self.other: MemoryTransport | None = None
+        self._written: list[bytes] | None = None
         self._host: Any = None
         self._peer: Any = None
         self._named: object = None
@@ -264,8 +265,9 @@ class MemoryTransport:
         total = self._buffered()
         sock = self._sock
         total += sock.sq_len
-        if sock.peer_set:
-            total += sock.peer.unread()
+        peer = sock.peer
+        if peer is not None:
+            total += peer.unread()
         return total
 
     def unread_incoming(self) -> int:
@@ -699,9 +701,6 @@ class MemoryTransport:
             return
         self.disconnected = 1
         self.connected = 0
-        record = self._record
-        if record is not None:
-            record.side_lost(self)
         loop = self._loop
         loop._trace.extend(
             (loop._now, "connection-lost", self.connection_id, self.side, _type_name(reason))
@@ -723,6 +722,9 @@ class MemoryTransport:
         else:
             sock.close(linger_zero=True)
         self._socket_closed(sock)
+        record = self._record
+        if record is not None:
+            record.side_lost(self)
         protocol = self.protocol
         del self.protocol
         del self.socket
