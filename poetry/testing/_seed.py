@@ -44,6 +44,10 @@ class RunningTest:
     @ivar owner: the object running the test (the pytest item, the trial
         test case), so that a runner can tell its own test from a test run
         inside it.
+    @ivar fixed: whether the seed is the test's own (a L{MemoryNetworkTestCase}'s
+        network's, a marker's), which networks made without a seed take
+        even if C{POETRY_TEST_SEED} says otherwise; if not, it only stands
+        in for C{POETRY_TEST_SEED} when that is unset.
     @ivar used: whether anything took the seed (a network made without a
         seed, a seeded Hypothesis search): only then is it worth printing.
     """
@@ -52,6 +56,7 @@ class RunningTest:
         self.seed = seed
         self.target = target
         self.owner = owner
+        self.fixed = False
         self.used = False
 
     def __repr__(self) -> str:
@@ -122,10 +127,12 @@ def resolve_seed(seed: int | None, environ: Mapping[str, str] | None = None) -> 
     """
     Return the seed a network should use.
 
-    @param seed: an explicit seed, returned unchanged; or L{None} to take
-        the seed from the environment variable C{POETRY_TEST_SEED} if it is
-        set, else the running test's seed (see L{running_test}) if it has
-        one, else to pick one with L{random.SystemRandom} in C{[0, 2**32)}.
+    @param seed: an explicit seed, returned unchanged; or L{None} for the
+        running test's own seed (see L{running_test} and
+        L{RunningTest.fixed}) if it has one, else the seed the environment
+        variable C{POETRY_TEST_SEED} names if it is set, else the running
+        test's seed if it has one, else one picked with
+        L{random.SystemRandom} in C{[0, 2**32)}.
     @param environ: the environment to read (defaults to L{os.environ}).
 
     @raise ValueError: if C{POETRY_TEST_SEED} is set but is not a
@@ -136,12 +143,14 @@ def resolve_seed(seed: int | None, environ: Mapping[str, str] | None = None) -> 
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"a seed must be an int or None, not {seed!r}")
         return seed
-    value = environment_seed(environ)
     test = _current
     if test is not None:
         test.used = True
-        if value is None:
-            value = test.seed
+        if test.fixed and test.seed is not None:
+            return test.seed
+    value = environment_seed(environ)
+    if value is None and test is not None:
+        value = test.seed
     if value is None:
         value = random_seed()
     return value

@@ -272,6 +272,7 @@ class MemoryNetworkTestCase(SynchronousTestCase):
             self.net.test_id = self.id()
         else:
             test.seed = self.net.seed
+            test.fixed = True
             self.net.test_id = test.target
 
     def tearDown(self) -> None:

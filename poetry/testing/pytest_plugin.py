@@ -203,6 +203,9 @@ def memory_network(request: pytest.FixtureRequest) -> Iterator[MemoryNetwork]:
     test = item.stash.get(_TEST, None)
     if test is not None:
         test.seed = net.seed
+        # A marker's seed is the test's own: the test's other networks
+        # take it too.
+        test.fixed = options.get("seed") is not None
         test.used = True
         net.test_id = test.target
     item.stash[_NETWORK] = net
