@@ -370,7 +370,7 @@ class NetworkConfiguration:
             (SERVER_TO_CLIENT, self.server_to_client),
         ):
             if not conditions.plain:
-                net.set_default_link(conditions, direction)
+                net.set_default_link(conditions, direction=direction)
         if self.faults is not None:
             self.faults.install(net)
         return net
