@@ -89,14 +89,15 @@ def teardown_failure(net: MemoryNetwork) -> str | None:
     return None
 
 
-def mentions_seed(error: BaseException) -> bool:
+def mentions_seed(error: BaseException, notes: bool = True) -> bool:
     """
-    Whether C{error} already names a seed and a reproduction (a harness
-    error, or one with a reproduction line in its text or its notes).
+    Whether C{error} already names a seed and a reproduction: a harness
+    error, or one with a reproduction line in its text or (if C{notes}) in
+    its notes.
     """
     if isinstance(error, HarnessError):
         return True
-    texts = [str(error), *getattr(error, "__notes__", ())]
+    texts = [str(error), *(getattr(error, "__notes__", ()) if notes else ())]
     return any("reproduce with:" in str(text) for text in texts)
 
 
@@ -166,13 +167,14 @@ class _SeedReportingResult:
         if not isinstance(failure, Failure) or not isinstance(net, MemoryNetwork):
             return failure
         error = failure.value
-        if not isinstance(error, BaseException) or mentions_seed(error):
+        # Trial's reporters show the Failure's text, never the notes.
+        if not isinstance(error, BaseException) or mentions_seed(error, self._notes):
             return failure
         report = failure_report(net)
         # A note for the runners that show the exception itself (pytest,
-        # unittest); the failure's text for those that show the Failure
-        # (trial's reporters, which ignore notes).
-        add_note(error, report)
+        # unittest); the failure's text for trial's reporters.
+        if not mentions_seed(error):
+            add_note(error, report)
         if self._notes:
             return failure
         return _SeededFailure.wrap(failure, report)

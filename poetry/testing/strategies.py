@@ -261,8 +261,8 @@ def planned_faults(
         "hang": st.builds(Hang, targets, times, durations),
         "refuse": st.builds(Refuse, targets, times, durations),
         "reset": st.one_of(
-            st.builds(ResetAfter, targets, st.integers(0, max_bytes), one_way),
             st.builds(Reset, targets, times),
+            st.builds(ResetAfter, targets, st.integers(0, max_bytes), one_way),
         ),
         "stall": st.builds(Stall, targets, times, durations, directions),
     }
@@ -338,18 +338,16 @@ def network_configurations(
 def _search_seed() -> tuple[int, str | None]:
     """
     The seed of a Hypothesis search, and the test a reproduction line
-    names: the running test's seed if a runner declared one, else
-    C{POETRY_TEST_SEED}, else a random seed (which becomes the test's).
+    names: the seed a network made without one would take now (see
+    L{resolve_seed}), which becomes the running test's if it had none.
     """
-    test = current_test()
-    if test is not None and test.seed is not None:
-        test.used = True
-        return test.seed, test.target
     seed = resolve_seed(None)
-    if test is not None:
+    test = current_test()
+    if test is None:
+        return seed, None
+    if test.seed is None:
         test.seed = seed
-        return seed, test.target
-    return seed, None
+    return seed, test.target
 
 
 def seeded(test: _F) -> _F:
