@@ -120,7 +120,8 @@ def add_note(error: BaseException, note: str) -> None:
 
 class _SeededFailure(Failure):
     """
-    A copy of a test's failure whose text ends with the failure report.
+    A copy of a test's failure whose text ends with its exception's notes
+    (the failure report among them).
     """
 
     _seed_line: str
@@ -147,8 +148,8 @@ class _SeedReportingResult:
     """
     Forwards everything to a reporter, adding the network's failure report
     to the failures and errors of one test: as a note on the exception
-    (shown by pytest and C{unittest}) and, for a trial reporter, to the text
-    of the L{Failure}.
+    (shown by pytest and C{unittest}) and, for a trial reporter, with the
+    other notes, to the text of the L{Failure}.
     """
 
     def __init__(self, original: Any, test: MemoryNetworkTestCase, notes: bool) -> None:
@@ -167,17 +168,20 @@ class _SeedReportingResult:
         if not isinstance(failure, Failure) or not isinstance(net, MemoryNetwork):
             return failure
         error = failure.value
-        # Trial's reporters show the Failure's text, never the notes.
-        if not isinstance(error, BaseException) or mentions_seed(error, self._notes):
+        if not isinstance(error, BaseException):
             return failure
-        report = failure_report(net)
-        # A note for the runners that show the exception itself (pytest,
-        # unittest); the failure's text for trial's reporters.
+        # A note for the runners that show the exception itself, notes
+        # included (pytest, unittest)...
         if not mentions_seed(error):
-            add_note(error, report)
+            add_note(error, failure_report(net))
         if self._notes:
             return failure
-        return _SeededFailure.wrap(failure, report)
+        # ...and the notes (Hypothesis's failing example, the seed line) in
+        # the text of the Failure, for trial's reporters, which show no note.
+        notes = [str(note) for note in getattr(error, "__notes__", ())]
+        if not notes:
+            return failure
+        return _SeededFailure.wrap(failure, "\n".join(notes))
 
     def addFailure(self, test: Any, failure: Any) -> None:
         if test is self._test:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import hypothesis
 import pytest
 
 PLUGIN = "poetry.testing.pytest_plugin"
@@ -155,6 +156,7 @@ def run_pytest(
     before = set(sys.modules)
     cwd = os.getcwd()
     under_pytest = getattr(sys.modules.get("hypothesis.core"), "running_under_pytest", False)
+    profile = hypothesis.settings.default
     try:
         os.chdir(directory)
         with _environment(changes), redirect_stdout(output), redirect_stderr(output):
@@ -162,7 +164,7 @@ def run_pytest(
     finally:
         os.chdir(cwd)
         # Forget the inner run's test modules and files, and put back
-        # Hypothesis's idea of whether pytest runs it.
+        # Hypothesis's idea of whether pytest runs it and its settings.
         for name in set(sys.modules) - before:
             module = sys.modules.get(name)
             if str(getattr(module, "__file__", "")).startswith(str(directory)):
@@ -170,5 +172,8 @@ def run_pytest(
         hypothesis_core: Any = sys.modules.get("hypothesis.core")
         if hypothesis_core is not None:
             hypothesis_core.running_under_pytest = under_pytest
+        # The default settings, if a conftest loaded a profile.
+        hypothesis.settings.register_profile("poetry-pytest-runs", parent=profile)
+        hypothesis.settings.load_profile("poetry-pytest-runs")
         shutil.rmtree(directory, ignore_errors=True)
     return PytestRun(int(status), collector.reports, output.getvalue())
