@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 import attrs
 from twisted.internet.address import IPv4Address
@@ -51,7 +51,7 @@ __all__ = [
     "Stall",
 ]
 
-Target = Union[int, tuple[str, int]]
+Target = int | tuple[str, int]
 """
 What a planned fault targets: the index of a listening port (in the order
 the ports were bound, modulo how many listen when the fault fires) or an
@@ -66,10 +66,14 @@ def _time(instance: object, attribute: attrs.Attribute[float], value: float) -> 
         or not math.isfinite(value)
         or value < 0
     ):
-        raise ValueError(f"{attribute.name} must be a finite number >= 0, not {value!r}")
+        raise ValueError(
+            f"{attribute.name} must be a finite number >= 0, not {value!r}"
+        )
 
 
-def _target(instance: object, attribute: attrs.Attribute[Target], value: Target) -> None:
+def _target(
+    instance: object, attribute: attrs.Attribute[Target], value: Target
+) -> None:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return
     if (
@@ -91,7 +95,9 @@ def _direction(
     directions_of(value)
 
 
-def _one_direction(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+def _one_direction(
+    instance: object, attribute: attrs.Attribute[str], value: str
+) -> None:
     if value not in (CLIENT_TO_SERVER, SERVER_TO_CLIENT):
         raise ValueError(
             f"{attribute.name} must be {CLIENT_TO_SERVER!r} or "
@@ -104,7 +110,7 @@ def _count(instance: object, attribute: attrs.Attribute[int], value: int) -> Non
         raise ValueError(f"{attribute.name} must be an int >= 0, not {value!r}")
 
 
-Resolve = Callable[[Target], "tuple[str, int] | None"]
+Resolve = Callable[[Target], tuple[str, int] | None]
 
 
 class PlannedFault:
@@ -242,7 +248,9 @@ class Abort(PlannedFault):
 
     target: Target = attrs.field(validator=_target)
     at: float = attrs.field(default=0.0, validator=_time)
-    side: str = attrs.field(default="client", validator=attrs.validators.in_(("client", "server")))
+    side: str = attrs.field(
+        default="client", validator=attrs.validators.in_(("client", "server"))
+    )
 
     def install(self, net: MemoryNetwork, resolve: Resolve) -> None:
         def fire() -> None:
@@ -264,7 +272,9 @@ class Partition(PlannedFault):
     host_b: str
     at: float = attrs.field(default=0.0, validator=_time)
     duration: float = attrs.field(default=0.0, validator=_time)
-    in_flight: str = attrs.field(default=HOLD, validator=attrs.validators.in_((HOLD, DROP)))
+    in_flight: str = attrs.field(
+        default=HOLD, validator=attrs.validators.in_((HOLD, DROP))
+    )
 
     def install(self, net: MemoryNetwork, resolve: Resolve) -> None:
         def fire() -> None:
@@ -323,7 +333,9 @@ class FaultSchedule:
             fault.install(net, resolve)
 
 
-def _hosts(value: Mapping[str, str] | Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+def _hosts(
+    value: Mapping[str, str] | Iterable[tuple[str, str]],
+) -> tuple[tuple[str, str], ...]:
     items = value.items() if isinstance(value, Mapping) else value
     return tuple(sorted((str(name), str(address)) for name, address in items))
 

@@ -137,7 +137,9 @@ def seeds() -> SearchStrategy[int]:
     return st.integers(0, _SEED_LIMIT - 1)
 
 
-def chunkings(max_size: int = 64, *, max_cuts: int = 3) -> SearchStrategy[ChunkingPolicy]:
+def chunkings(
+    max_size: int = 64, *, max_cuts: int = 3
+) -> SearchStrategy[ChunkingPolicy]:
     """
     Chunking policies, shrinking toward whole writes.
 
@@ -199,7 +201,9 @@ def link_conditions(
         _bound("bandwidth's low bound", low)
         _bound("bandwidth's high bound", high)
         if not 0 < low <= high:
-            raise ValueError(f"bandwidth must be (low, high) with 0 < low <= high, not {bandwidth!r}")
+            raise ValueError(
+                f"bandwidth must be (low, high) with 0 < low <= high, not {bandwidth!r}"
+            )
         bandwidths = st.one_of(
             st.none(), _up_to(high - low).map(lambda x: max(low, high - x))
         )
@@ -267,12 +271,11 @@ def planned_faults(
         "stall": st.builds(Stall, targets, times, durations, directions),
     }
     if len(hosts) >= 2:
-        options["partition"] = st.builds(
-            lambda pair, at, duration, mode: Partition(*pair, at, duration, mode),
-            st.sampled_from(list(combinations(hosts, 2))),
-            times,
-            durations,
-            st.sampled_from([HOLD, DROP]),
+        modes = st.sampled_from([HOLD, DROP])
+        options["partition"] = st.sampled_from(list(combinations(hosts, 2))).flatmap(
+            lambda pair: st.builds(
+                Partition, st.just(pair[0]), st.just(pair[1]), times, durations, modes
+            )
         )
     return st.one_of(*[options[kind] for kind in chosen])
 
@@ -283,7 +286,9 @@ def _kinds(kinds: Sequence[str] | None, hosts: Sequence[str]) -> list[str]:
     chosen = sorted(set(kinds))
     for kind in chosen:
         if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
+            raise ValueError(
+                f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}"
+            )
     if "partition" in chosen and len(hosts) < 2:
         raise ValueError("a partition needs two hosts: pass hosts=[...]")
     if not chosen:
@@ -291,13 +296,19 @@ def _kinds(kinds: Sequence[str] | None, hosts: Sequence[str]) -> list[str]:
     return chosen
 
 
-def fault_plans(*, max_faults: int = 3, **options: Any) -> SearchStrategy[FaultSchedule]:
+def fault_plans(
+    *, max_faults: int = 3, **options: Any
+) -> SearchStrategy[FaultSchedule]:
     """
     L{FaultSchedule}s of up to C{max_faults} faults drawn by
     L{planned_faults}C{(**options)}, shrinking toward the empty schedule
     (no faults), then fewer and simpler faults.
     """
-    if isinstance(max_faults, bool) or not isinstance(max_faults, int) or max_faults < 0:
+    if (
+        isinstance(max_faults, bool)
+        or not isinstance(max_faults, int)
+        or max_faults < 0
+    ):
         raise ValueError(f"max_faults must be an int >= 0, not {max_faults!r}")
     if max_faults == 0:
         return st.just(FaultSchedule())
@@ -367,7 +378,9 @@ def seeded(test: _F) -> _F:
     @raise TypeError: if C{test} is not a Hypothesis test.
     """
     if not getattr(test, "is_hypothesis_test", False):
-        raise TypeError(f"@seeded goes above @given, on a Hypothesis test; not on {test!r}")
+        raise TypeError(
+            f"@seeded goes above @given, on a Hypothesis test; not on {test!r}"
+        )
 
     @functools.wraps(test)
     def run(*args: Any, **kwargs: Any) -> Any:

@@ -155,7 +155,9 @@ def run_pytest(
     changes.update(environ or {})
     before = set(sys.modules)
     cwd = os.getcwd()
-    under_pytest = getattr(sys.modules.get("hypothesis.core"), "running_under_pytest", False)
+    under_pytest = getattr(
+        sys.modules.get("hypothesis.core"), "running_under_pytest", False
+    )
     profile = hypothesis.settings.default
     try:
         os.chdir(directory)

@@ -442,7 +442,11 @@ class PythonDashMTests(MemoryNetworkTestCase):
         self.patch(
             sys,
             "meta_path",
-            [f for f in sys.meta_path if type(f).__module__ != "_pytest.assertion.rewrite"],
+            [
+                f
+                for f in sys.meta_path
+                if type(f).__module__ != "_pytest.assertion.rewrite"
+            ],
         )
         with self.assertRaises(SystemExit) as caught:
             runpy.run_module("poetry", run_name="__main__")

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from twisted.trial.reporter import TestResult
 from twisted.trial import unittest as trial
+from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase
 
 README = Path(__file__).resolve().parents[2] / "README.md"

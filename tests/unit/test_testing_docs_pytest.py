@@ -109,9 +109,8 @@ class DocumentExampleTests(SynchronousTestCase):
         and the report -- the smallest condition, one cut after the first
         byte, then the seed line -- is the one the document shows.
         """
-        code = (
-            block("example: hypothesis", "python")
-            + block("example: state-machine", "python")
+        code = block("example: hypothesis", "python") + block(
+            "example: state-machine", "python"
         )
         run = run_pytest(
             {"test_framing.py": code, "conftest.py": FEWER_EXAMPLES},

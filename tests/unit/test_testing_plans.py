@@ -72,7 +72,7 @@ def fetch(
             factory = PoetryServerFactory(POEM)
         ports.append(server.listenTCP(0, factory))
     client = net.host("10.0.0.1")
-    outcome: list[object] = []
+    outcome: list[tuple[object, float]] = []
 
     def go() -> None:
         d = get_poetry(client, "10.0.0.2", port_number(ports[target]), timeout=timeout)
@@ -115,7 +115,9 @@ class PlannedFaultTests(SynchronousTestCase):
         """
         L{Stall}: the poem waits until the link resumes.
         """
-        plan = FaultSchedule([Stall(0, at=0.0, duration=4.0, direction=SERVER_TO_CLIENT)])
+        plan = FaultSchedule(
+            [Stall(0, at=0.0, duration=4.0, direction=SERVER_TO_CLIENT)]
+        )
         self.assertEqual(fetch(plan)[:2], (POEM, 4.0))
 
     def test_reset(self) -> None:
@@ -140,7 +142,9 @@ class PlannedFaultTests(SynchronousTestCase):
         """
         L{Abort}: the server end aborts at its time.
         """
-        result, when, _ = fetch(FaultSchedule([Abort(0, at=1.5, side="server")]), slow=True)
+        result, when, _ = fetch(
+            FaultSchedule([Abort(0, at=1.5, side="server")]), slow=True
+        )
         assert isinstance(result, PoemTruncated)
         self.assertEqual((result.received, when), (POEM[:20], 1.5))
 
@@ -269,7 +273,7 @@ class ValueTests(SynchronousTestCase):
         self.assertRaises(
             TypeError,
             NetworkConfiguration,
-            client_to_server=ONE_BYTE,  # type: ignore[arg-type]
+            client_to_server=ONE_BYTE,
         )
 
     def test_plannedFaultIsAbstract(self) -> None:
@@ -277,7 +281,10 @@ class ValueTests(SynchronousTestCase):
         The base class says what a planned fault must do.
         """
         self.assertRaises(
-            NotImplementedError, PlannedFault().install, MemoryNetwork(1), lambda t: None
+            NotImplementedError,
+            PlannedFault().install,
+            MemoryNetwork(1),
+            lambda t: None,
         )
 
 

@@ -417,7 +417,9 @@ class MarkerTests(SynchronousTestCase):
         unknown = run.failing("test_unknown").longreprtext
         self.assertIn("unknown @pytest.mark.memory_network option 'latency'", unknown)
         self.assertIn(known, unknown)
-        self.assertIn("a seed must be an int", run.failing("test_bad_seed").longreprtext)
+        self.assertIn(
+            "a seed must be an int", run.failing("test_bad_seed").longreprtext
+        )
 
     def test_markerDeclared(self) -> None:
         """

@@ -57,7 +57,9 @@ class ReproductionLineTests(SynchronousTestCase):
             reproduction_line(12, "tests.unit.test_a.ATests.test_b"),
             trial_reproduction_line(12, "tests.unit.test_a.ATests.test_b"),
         )
-        self.assertTrue(reproduction_line(12, None).endswith("twisted.trial <your test>"))
+        self.assertTrue(
+            reproduction_line(12, None).endswith("twisted.trial <your test>")
+        )
 
 
 class RunningTestTests(SynchronousTestCase):

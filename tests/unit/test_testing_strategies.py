@@ -8,10 +8,9 @@ drives a protocol and finds a planted bug.
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import attrs
-
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
@@ -125,7 +124,9 @@ class ShrinkingTests(SynchronousTestCase):
         )
         self.assertEqual(minimal(planned_faults(kinds=["reset"])), Reset(0, 0.0))
         self.assertEqual(
-            minimal(planned_faults(kinds=["reset"]), lambda f: isinstance(f, ResetAfter)),
+            minimal(
+                planned_faults(kinds=["reset"]), lambda f: isinstance(f, ResetAfter)
+            ),
             ResetAfter(0, 0, "server->client"),
         )
 
@@ -441,8 +442,9 @@ class FramesMachine(MemoryNetworkStateMachine):
         self.port = self.net.listenTCP(0, Factory.forProtocol(lambda: self.server))
         self.client = Protocol()
         self.sent: list[bytes] = []
+        client = ClientFactory.forProtocol(lambda: self.client)
         self.net.connectTCP(
-            "127.0.0.1", port_number(self.port), ClientFactory.forProtocol(lambda: self.client)
+            "127.0.0.1", port_number(self.port), cast("ClientFactory[Protocol]", client)
         )
         self.net.run()
 
