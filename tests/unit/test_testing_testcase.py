@@ -314,11 +314,12 @@ class NetworkOptionsTests(SynchronousTestCase):
                 seen.append((self.net.seed, MemoryNetwork().seed))
                 self.fail("boom")
 
+        runner = current_test()
         result = run_test(Inner("test_one"))
         ((seed, inner),) = seen
         self.assertEqual(inner, seed)
         self.assertIn(f"POETRY_TEST_SEED={seed} ", texts(result)[0])
-        self.assertIsNone(current_test())
+        self.assertIs(current_test(), runner)
 
 
 class PyUnitRunnerTests(SynchronousTestCase):
