@@ -167,9 +167,7 @@ class _SeedReportingResult:
         net = self._test.__dict__.get("net")
         if not isinstance(failure, Failure) or not isinstance(net, MemoryNetwork):
             return failure
-        error = failure.value
-        if not isinstance(error, BaseException):
-            return failure
+        error: BaseException = failure.value
         # A note for the runners that show the exception itself, notes
         # included (pytest, unittest)...
         if not mentions_seed(error):

@@ -247,8 +247,11 @@ def pytest_runtest_makereport(
         found = _report_text(item)
         if found is not None:
             seed, text = found
-            if ("poetry_seed", seed) not in report.user_properties:
-                report.user_properties.append(("poetry_seed", seed))
+            # On the test (for the reports to come: JUnit XML reads the
+            # teardown's) and on this report.
+            for properties in (item.user_properties, report.user_properties):
+                if ("poetry_seed", seed) not in properties:
+                    properties.append(("poetry_seed", seed))
             if "reproduce with:" not in str(report.longrepr):
                 report.sections.append((SECTION, text))
     return report

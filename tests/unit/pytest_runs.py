@@ -44,11 +44,13 @@ class PytestRun:
     @ivar status: pytest's exit status.
     @ivar reports: every test report (setup, call, teardown), in order.
     @ivar output: the terminal output (standard output and error).
+    @ivar junit: the JUnit XML report.
     """
 
     status: int
     reports: list[pytest.TestReport]
     output: str
+    junit: str
 
     def outcomes(self) -> dict[str, str]:
         """
@@ -145,6 +147,7 @@ def run_pytest(
         "no:faulthandler",
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
+        f"--junitxml={directory / 'junit.xml'}",
         *args,
     ]
     if not plugin_entry_points():
@@ -177,5 +180,7 @@ def run_pytest(
         # The default settings, if a conftest loaded a profile.
         hypothesis.settings.register_profile("poetry-pytest-runs", parent=profile)
         hypothesis.settings.load_profile("poetry-pytest-runs")
+        junit = directory / "junit.xml"
+        report = junit.read_text("utf-8") if junit.exists() else ""
         shutil.rmtree(directory, ignore_errors=True)
-    return PytestRun(int(status), collector.reports, output.getvalue())
+    return PytestRun(int(status), collector.reports, output.getvalue(), report)

@@ -139,19 +139,25 @@ class FixtureTests(SynchronousTestCase):
         C{--poetry-seed=N} seeds every test, as C{POETRY_TEST_SEED=N} (which
         it sets for the run, and puts back afterwards).
         """
-        os.environ.pop(SEED_ENVIRONMENT_VARIABLE, None)
-        run = run_pytest(
-            module("""
+        unset = {k: v for k, v in os.environ.items() if k != SEED_ENVIRONMENT_VARIABLE}
+        self.patch(os, "environ", unset)
+        files = module("""
             def test_seed(memory_network):
                 assert memory_network.seed == 99
                 assert MemoryNetwork().seed == 99
                 assert os.environ["POETRY_TEST_SEED"] == "99"
-            """),
-            "--poetry-seed=99",
-        )
+            """)
+        run = run_pytest(files, "--poetry-seed=99")
         self.assertEqual(run.outcomes(), {"test_seed": "passed"})
         self.assertIn("poetry.testing: POETRY_TEST_SEED=99", run.output)
         self.assertNotIn(SEED_ENVIRONMENT_VARIABLE, os.environ)
+        # The option wins over the variable, which comes back afterwards.
+        self.patch(os, "environ", {**unset, SEED_ENVIRONMENT_VARIABLE: "5"})
+        run = run_pytest(
+            files, "--poetry-seed=99", environ={SEED_ENVIRONMENT_VARIABLE: "5"}
+        )
+        self.assertEqual(run.outcomes(), {"test_seed": "passed"})
+        self.assertEqual(os.environ[SEED_ENVIRONMENT_VARIABLE], "5")
 
     def test_badSeeds(self) -> None:
         """
@@ -162,9 +168,11 @@ class FixtureTests(SynchronousTestCase):
             def test_never(memory_network):
                 pass
             """)
-        bad_option = run_pytest(files, "--poetry-seed=-1")
-        self.assertEqual(bad_option.status, 4)
-        self.assertEqual(bad_option.reports, [])
+        for bad in ("-1", "soon"):
+            bad_option = run_pytest(files, f"--poetry-seed={bad}")
+            self.assertEqual(bad_option.status, 4)
+            self.assertEqual(bad_option.reports, [])
+            self.assertIn(f"'{bad}' is not a seed", bad_option.output)
         bad_variable = run_pytest(files, environ={SEED_ENVIRONMENT_VARIABLE: "soon"})
         self.assertEqual(bad_variable.status, 4)
         self.assertEqual(bad_variable.reports, [])
@@ -195,6 +203,7 @@ class FixtureTests(SynchronousTestCase):
         self.assertNotEqual(one, two)
         self.assertIn(run.sections("test_one")["poetry"], run.output)
         self.assertIn(("poetry_seed", one), run.failing("test_one").user_properties)
+        self.assertIn('<property name="poetry_seed" value="', run.junit)
         self.assertIn("poetry.testing: a random seed per test", run.output)
 
     def test_reproductionLineReproduces(self) -> None:

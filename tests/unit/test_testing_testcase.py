@@ -109,6 +109,7 @@ class MemoryNetworkTestCaseTests(SynchronousTestCase):
             )
         )
         self.assertIn("POETRY_TEST_SEED=2718", failure.getErrorMessage())
+        self.assertIn("POETRY_TEST_SEED=2718", str(failure))
 
     def test_seedInErrorOutput(self) -> None:
         """
@@ -398,3 +399,41 @@ class TeardownFailureTests(SynchronousTestCase):
         assert message is not None
         self.assertIn("Pending timers (1):", message)
         self.assertIn("POETRY_TEST_SEED=1", message)
+
+
+class SetUpTests(SynchronousTestCase):
+    """
+    The network's making, when it fails and when C{setUp} runs alone.
+    """
+
+    def test_badOptions(self) -> None:
+        """
+        Options L{MemoryNetwork} refuses make the test error with its
+        message -- and no seed, since there is no network.
+        """
+
+        class Inner(MemoryNetworkTestCase):
+            network_options: ClassVar[NetworkOptions] = {"step_budget": 0, "seed": "x"}  # type: ignore[typeddict-item]
+
+            def test_never(self) -> None:
+                raise AssertionError("not reached")
+
+        result = run_test(Inner("test_never"))
+        (text,) = texts(result)
+        self.assertIn("a seed must be an int", text)
+        self.assertNotIn("POETRY_TEST_SEED", text)
+
+    def test_setUpAlone(self) -> None:
+        """
+        A C{setUp} called outside C{run} (by another framework) still tags
+        the network with the test's id.
+        """
+
+        class Inner(MemoryNetworkTestCase):
+            def test_one(self) -> None:
+                pass
+
+        case = Inner("test_one")
+        case.setUp()
+        self.assertEqual(case.net.test_id, case.id())
+        case.tearDown()
