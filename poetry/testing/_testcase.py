@@ -167,7 +167,9 @@ class _SeedReportingResult:
         net = self._test.__dict__.get("net")
         if not isinstance(failure, Failure) or not isinstance(net, MemoryNetwork):
             return failure
-        error: BaseException = failure.value
+        error = failure.value
+        # (Only a Failure made without an exception has none.)
+        assert error is not None
         # A note for the runners that show the exception itself, notes
         # included (pytest, unittest)...
         if not mentions_seed(error):
