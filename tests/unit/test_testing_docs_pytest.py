@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from twisted.trial import runner
 from twisted.trial.reporter import TestResult
-from twisted.trial.runner import TestLoader
 from twisted.trial.unittest import SynchronousTestCase
 
 from poetry.testing import SEED_ENVIRONMENT_VARIABLE
@@ -86,7 +86,7 @@ class DocumentExampleTests(SynchronousTestCase):
                 and issubclass(value, SynchronousTestCase)
                 and value.__module__ == module
             ):
-                TestLoader().loadClass(value).run(result)
+                runner.TestLoader().loadClass(value).run(result)
         problems = [str(failure) for _, failure in result.errors + result.failures]
         self.assertEqual(problems, [])
         self.assertEqual(result.testsRun, 2)
