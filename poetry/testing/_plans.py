@@ -268,8 +268,8 @@ class Partition(PlannedFault):
     L{HOLD} or L{DROP}); heal C{duration} seconds later.
     """
 
-    host_a: str
-    host_b: str
+    host_a: str = attrs.field(validator=attrs.validators.instance_of(str))
+    host_b: str = attrs.field(validator=attrs.validators.instance_of(str))
     at: float = attrs.field(default=0.0, validator=_time)
     duration: float = attrs.field(default=0.0, validator=_time)
     in_flight: str = attrs.field(

@@ -270,6 +270,7 @@ class ValueTests(SynchronousTestCase):
             error = self.assertRaises(ValueError, make)
             self.assertIn(message, str(error))
         self.assertRaises(TypeError, FaultSchedule, [object()])
+        self.assertRaises(TypeError, Partition, "a", 2)
         self.assertRaises(
             TypeError,
             NetworkConfiguration,
