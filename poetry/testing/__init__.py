@@ -11,12 +11,16 @@ from one seed; what its protocols see is what the real reactor shows them,
 as a differential oracle run on both checks.  Links can be given conditions
 (chunking, latency, jitter, bandwidth: L{LinkConditions}), faults can be
 injected (C{net.faults}: refuse, hang, reset, stall, partition, abort) and
-seeded chaos explores many fault schedules (L{Chaos}).
-L{MemoryNetworkTestCase} guards each test against work scheduled on the
-global reactor (L{GlobalReactorGuard}).  A trace can be drawn as a sequence
-diagram (L{trace_diagram}), a scripted peer plays one exact exchange
+seeded chaos explores many fault schedules (L{Chaos}), or a
+L{FaultSchedule} scripts them as a value.  L{MemoryNetworkTestCase} guards
+each test against work scheduled on the global reactor
+(L{GlobalReactorGuard}).  A trace can be drawn as a sequence diagram
+(L{trace_diagram}), a scripted peer plays one exact exchange
 (L{ScriptedPeer}), and a seed sweep checks that "sometimes" points were
-reached (L{sweep}, L{sometimes}).  See C{docs/testing.md}.
+reached (L{sweep}, L{sometimes}).  With pytest, the plugin
+L{poetry.testing.pytest_plugin} gives a C{memory_network} fixture; with
+Hypothesis, L{poetry.testing.strategies} draws conditions, faults and whole
+L{NetworkConfiguration}s.  See C{docs/testing.md}.
 """
 
 from poetry.testing._chaos import CHAOS_KINDS, Chaos
@@ -76,6 +80,18 @@ from poetry.testing._scripted import (
     ScriptRun,
 )
 from poetry.testing._scripted import Step as ScriptStep
+from poetry.testing._plans import (
+    Abort,
+    FaultSchedule,
+    Hang,
+    NetworkConfiguration,
+    Partition,
+    PlannedFault,
+    Refuse,
+    Reset,
+    ResetAfter,
+    Stall,
+)
 from poetry.testing._seed import SEED_ENVIRONMENT_VARIABLE, reproduction_line
 from poetry.testing._snapshot import TraceFormatError, TraceSnapshot, save_trace
 from poetry.testing._splits import (
@@ -96,39 +112,34 @@ from poetry.testing._sweep import (
     sometimes,
     sweep,
 )
-from poetry.testing._testcase import MemoryNetworkTestCase
+from poetry.testing._testcase import MemoryNetworkTestCase, NetworkOptions
 from poetry.testing._trace import TraceEvent
 from poetry.testing._ports import ListeningPort
 from poetry.testing._socket import RECEIVE_BUFFER, SEND_BUFFER
 from poetry.testing._transport import DEFAULT_HIGH_WATER, MemoryTransport
 
 __all__ = [
+    "Abort",
     "CHAOS_KINDS",
     "CLIENT_TO_SERVER",
+    "Chaos",
+    "ChunkingPolicy",
+    "Coalesce",
     "DEFAULT_HIGH_WATER",
     "DIAGRAM_FORMATS",
     "DRAWINGS",
     "DROP",
-    "HOLD",
-    "ONE_BYTE",
-    "PAIRS_UP_TO",
-    "PLAIN",
-    "RECEIVE_BUFFER",
-    "SEND_BUFFER",
-    "SEED_ENVIRONMENT_VARIABLE",
-    "SERVER_TO_CLIENT",
-    "WHOLE",
-    "Chaos",
-    "ChunkingPolicy",
-    "Coalesce",
     "Deadlock",
     "Drawing",
     "FaultPlan",
+    "FaultSchedule",
     "Faults",
     "FixedSize",
     "GlobalActivity",
     "GlobalReactorGuard",
     "GlobalReactorUsed",
+    "HOLD",
+    "Hang",
     "HarnessError",
     "HostReactor",
     "LinkConditions",
@@ -136,10 +147,24 @@ __all__ = [
     "MemoryNetwork",
     "MemoryNetworkTestCase",
     "MemoryTransport",
+    "NetworkConfiguration",
+    "NetworkOptions",
     "NondeterminismError",
+    "ONE_BYTE",
+    "PAIRS_UP_TO",
+    "PLAIN",
+    "Partition",
+    "PlannedFault",
     "PointStats",
+    "RECEIVE_BUFFER",
     "RandomSizes",
+    "Refuse",
+    "Reset",
+    "ResetAfter",
     "RunUntilTimeout",
+    "SEED_ENVIRONMENT_VARIABLE",
+    "SEND_BUFFER",
+    "SERVER_TO_CLIENT",
     "ScheduledFault",
     "ScheduledFaults",
     "Script",
@@ -153,6 +178,7 @@ __all__ = [
     "Shard",
     "SplitAt",
     "SplitError",
+    "Stall",
     "StepBudgetExceeded",
     "Sweep",
     "SweepFailed",
@@ -162,6 +188,7 @@ __all__ = [
     "TraceFormatError",
     "TraceSnapshot",
     "Unclean",
+    "WHOLE",
     "Whole",
     "assert_deterministic",
     "assert_every_split",
@@ -169,10 +196,10 @@ __all__ = [
     "reached",
     "recording_points",
     "reproduction_line",
+    "route_global_cooperator",
     "save_trace",
     "sometimes",
     "sweep",
     "trace_diagram",
     "write_failure_diagram",
-    "route_global_cooperator",
 ]

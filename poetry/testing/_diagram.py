@@ -41,7 +41,7 @@ __all__ = [
     "DIAGRAM_FORMATS",
     "DRAWINGS",
     "Drawing",
-    "failure_report",
+    "diagram_note",
     "trace_diagram",
     "write_failure_diagram",
 ]
@@ -1205,21 +1205,17 @@ def _write_diagram(snapshot: TraceSnapshot, directory: str | os.PathLike[str]) -
     return page.resolve()
 
 
-def failure_report(net: MemoryNetwork, test: Any, seed_shown: bool) -> str:
+def diagram_note(net: MemoryNetwork, test: Any) -> str:
     """
-    The lines a test runner adds to a failing test's report: the path of the
-    failure diagram (written next to the test's temporary files, C{dirname}
-    of C{test.mktemp()}) and, unless the failure already shows it, the
-    reproduction line.  The diagram is written once per network state; if
-    it cannot be written, the line says why.  With C{POETRY_TEST_DIAGRAM=0}
-    no diagram is written.
+    The line a test runner adds to a failing trial test's report: the path
+    of the failure diagram (written next to the test's temporary files,
+    C{dirname} of C{test.mktemp()}), or why it could not be written; empty
+    with C{POETRY_TEST_DIAGRAM=0}.  The diagram is written once per network
+    state.
     """
-    lines = []
-    if os.environ.get(DIAGRAM_ENVIRONMENT_VARIABLE, "").strip() != "0":
-        lines.append(_diagram_line(net, test))
-    if not seed_shown:
-        lines.append(reproduction_line(net.seed, net.test_id))
-    return "\n".join(lines)
+    if os.environ.get(DIAGRAM_ENVIRONMENT_VARIABLE, "").strip() == "0":
+        return ""
+    return _diagram_line(net, test)
 
 
 # The last diagram written for each test: (network, trace length, line).

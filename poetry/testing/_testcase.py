@@ -1,28 +1,135 @@
 """
 L{MemoryNetworkTestCase}: a trial test case with a fresh L{MemoryNetwork}
 per test, the seed in every failure, and a cleanliness check at teardown.
+
+The two things every runner shares -- what a failing test's output gets
+(L{failure_report}) and what a test's network must pass at teardown
+(L{teardown_failure}) -- live here, used by L{MemoryNetworkTestCase} under
+trial and any pyunit runner, and by the pytest plugin's C{memory_network}
+fixture (L{poetry.testing.pytest_plugin}).
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, cast
 
 from twisted.python.failure import Failure
 from twisted.trial.itrial import IReporter
 from twisted.trial.unittest import PyUnitResultAdapter, SynchronousTestCase
 from zope.interface import alsoProvides
 
-from poetry.testing._diagram import failure_report
+from poetry.testing._conditions import LinkConditions
+from poetry.testing._diagram import diagram_note
 from poetry.testing._errors import GlobalReactorUsed, HarnessError, Unclean
 from poetry.testing._guard import GlobalReactorGuard
 from poetry.testing._network import MemoryNetwork
+from poetry.testing._seed import (
+    RunningTest,
+    current_test,
+    reproduction_line,
+    running_test,
+)
 
-__all__ = ["MemoryNetworkTestCase"]
+if TYPE_CHECKING:
+    from poetry.testing._faults import FaultPlan
+
+__all__ = [
+    "MemoryNetworkTestCase",
+    "NetworkOptions",
+    "add_note",
+    "failure_report",
+    "mentions_seed",
+    "teardown_failure",
+]
+
+
+class NetworkOptions(TypedDict, total=False):
+    """
+    The keyword arguments of L{MemoryNetwork}, for
+    L{MemoryNetworkTestCase.network_options} and the pytest marker
+    C{@pytest.mark.memory_network(...)}.
+    """
+
+    seed: int | None
+    hosts: Mapping[str, str] | None
+    step_budget: int
+    trace: bool
+    trace_checksums: bool
+    link: LinkConditions | None
+    faults: FaultPlan | None
+
+
+def failure_report(net: MemoryNetwork) -> str:
+    """
+    What the output of a failing test that used C{net} ends with, under any
+    runner: the seed and the one-line reproduction (in the syntax of the
+    runner C{net.test_id} comes from).
+    """
+    return reproduction_line(net.seed, net.test_id)
+
+
+def teardown_failure(
+    net: MemoryNetwork, guard: GlobalReactorGuard | None = None
+) -> str | None:
+    """
+    Check a test's network at teardown -- the one place where every runner's
+    teardown checks live: let what needs no time happen (C{advance(0)}, so
+    that a connection closed on the test's last line counts as closed);
+    then nothing may have been scheduled on the global reactor (C{guard},
+    if given: L{GlobalReactorGuard.check}) and the network must be clean
+    (L{MemoryNetwork.assert_clean<poetry.testing.MemoryNetwork.assert_clean>}).
+
+    Errors of the code under test that running the network raises (such as
+    C{TimerErrors}) propagate.
+
+    @return: the message to fail the test with, or L{None} if it passed
+        every check.
+    """
+    net.advance(0)
+    try:
+        if guard is not None:
+            guard.check()
+        net.assert_clean()
+    except (GlobalReactorUsed, Unclean) as e:
+        return str(e)
+    return None
+
+
+def mentions_seed(error: BaseException, notes: bool = True) -> bool:
+    """
+    Whether C{error} already names a seed and a reproduction: a harness
+    error, or one with a reproduction line in its text or (if C{notes}) in
+    its notes.
+    """
+    if isinstance(error, HarnessError):
+        return True
+    texts = [str(error), *(getattr(error, "__notes__", ()) if notes else ())]
+    return any("reproduce with:" in str(text) for text in texts)
+
+
+def add_note(error: BaseException, note: str) -> None:
+    """
+    Add C{note} to C{error}'s notes (PEP 678; pytest and Python's own
+    traceback display show them), unless it is there already.
+    """
+    notes = getattr(error, "__notes__", None)
+    if isinstance(notes, list) and note in notes:
+        return
+    if sys.version_info >= (3, 11):
+        error.add_note(note)
+    else:  # pragma: no cover (Python 3.10)
+        if not isinstance(notes, list):
+            notes = []
+            setattr(error, "__notes__", notes)  # noqa: B010 (not in 3.10's stubs)
+        notes.append(note)
 
 
 class _SeededFailure(Failure):
     """
-    A copy of a test's failure whose text ends with the reproduction line.
+    A copy of a test's failure whose text ends with its exception's notes
+    (the failure report among them).
     """
 
     _seed_line: str
@@ -45,21 +152,18 @@ class _SeededFailure(Failure):
         return f"{super().__str__()}\n{self._seed_line}"
 
 
-def _mentions_seed(failure: Failure) -> bool:
-    if isinstance(failure.value, HarnessError):
-        return True
-    return "reproduce with:" in str(failure.value)
-
-
 class _SeedReportingResult:
     """
-    Forwards everything to a reporter, adding the network's seed line to
-    the failures and errors of one test.
+    Forwards everything to a reporter, adding the network's failure report
+    to the failures and errors of one test: as a note on the exception
+    (shown by pytest and C{unittest}) and, for a trial reporter, with the
+    other notes, to the text of the L{Failure}.
     """
 
-    def __init__(self, original: Any, test: MemoryNetworkTestCase) -> None:
+    def __init__(self, original: Any, test: MemoryNetworkTestCase, notes: bool) -> None:
         self._original = original
         self._test = test
+        self._notes = notes
         alsoProvides(self, IReporter)
 
     def __getattr__(self, name: str) -> Any:
@@ -71,8 +175,25 @@ class _SeedReportingResult:
         net = self._test.__dict__.get("net")
         if not isinstance(failure, Failure) or not isinstance(net, MemoryNetwork):
             return failure
-        lines = failure_report(net, self._test, _mentions_seed(failure))
-        return _SeededFailure.wrap(failure, lines) if lines else failure
+        error = failure.value
+        # (Only a Failure made without an exception has none.)
+        assert error is not None
+        # A note for the runners that show the exception itself, notes
+        # included (pytest, unittest): where the diagram of the run is,
+        # then the seed and reproduction...
+        diagram = diagram_note(net, self._test)
+        if diagram:
+            add_note(error, diagram)
+        if not mentions_seed(error):
+            add_note(error, failure_report(net))
+        if self._notes:
+            return failure
+        # ...and the notes (Hypothesis's failing example, the seed line) in
+        # the text of the Failure, for trial's reporters, which show no note.
+        notes = [str(note) for note in getattr(error, "__notes__", ())]
+        if not notes:
+            return failure
+        return _SeededFailure.wrap(failure, "\n".join(notes))
 
     def addFailure(self, test: Any, failure: Any) -> None:
         if test is self._test:
@@ -92,9 +213,19 @@ class MemoryNetworkTestCase(SynchronousTestCase):
     A L{SynchronousTestCase} whose tests each get a fresh L{MemoryNetwork}
     as C{self.net}.
 
-      - The seed comes from C{POETRY_TEST_SEED} if set, else at random; it
-        is added, with a one-line reproduction naming the test, to the
-        output of every failing or erroring test.
+      - The network is made by L{make_network}, from L{network_options}
+        (override either to configure it: link conditions, faults, hosts,
+        a step budget).
+      - The seed comes from the options if they give one, else from
+        C{POETRY_TEST_SEED} if set, else (under pytest) the test's seed, else
+        at random; every network the test makes without a seed gets the
+        same one.  It is added, with a one-line reproduction naming the
+        test, to the output of every failing or erroring test -- a plain
+        C{assert} included, under trial and under pytest (which gets the
+        reproduction in its own syntax when the poetry plugin runs it).
+      - A failing test's output also names a sequence diagram of its run
+        (an HTML page written next to the test's temporary files; see
+        C{POETRY_TEST_DIAGRAM} in C{docs/testing.md}).
       - At teardown, the network processes whatever can happen without time
         passing (C{advance(0)}), then must be clean
         (L{assert_clean<MemoryNetwork.assert_clean>}): no pending timer, open
@@ -112,13 +243,27 @@ class MemoryNetworkTestCase(SynchronousTestCase):
     Subclasses that override C{setUp} or C{tearDown} must call the base
     class's method.
 
+    @cvar network_options: the keyword arguments of L{MemoryNetwork} for
+        every test of the class (see L{NetworkOptions}), e.g.
+        C{{"link": LinkConditions(chunking=ONE_BYTE)}}.
     @ivar net: the test's network.
     """
 
+    network_options: ClassVar[NetworkOptions] = {}
+    guard_global_reactor = True
+
     net: MemoryNetwork
     _poetry_failed = False
-    guard_global_reactor = True
+    _poetry_test: RunningTest | None = None
     _global_guard: GlobalReactorGuard | None = None
+
+    def make_network(self) -> MemoryNetwork:
+        """
+        Make the test's network: C{MemoryNetwork(**self.network_options)}.
+        Override to build it otherwise (e.g. to set links per listener);
+        C{setUp} then tags it with the test's id.
+        """
+        return MemoryNetwork(**self.network_options)
 
     def run(self, result: Any = None) -> Any:
         """
@@ -126,19 +271,40 @@ class MemoryNetworkTestCase(SynchronousTestCase):
         failure or error.
         """
         reporter: object = cast("IReporter | None", IReporter(result, None))
+        notes = reporter is None
         if reporter is None:
             reporter = PyUnitResultAdapter(result)
         self._poetry_failed = False
-        # SynchronousTestCase.run is not annotated.
-        super().run(_SeedReportingResult(reporter, self))  # type: ignore[no-untyped-call]
+        outer = current_test()
+        if outer is not None and outer.owner is result:
+            # A runner that declared this very run (the pytest plugin):
+            # its seed and its name for the test.
+            seed, target = outer.seed, outer.target
+            outer.used = True
+        else:
+            seed, target = None, self.id()
+        with running_test(seed, target, owner=self) as test:
+            self._poetry_test = test
+            try:
+                # SynchronousTestCase.run is not annotated.
+                super().run(_SeedReportingResult(reporter, self, notes))  # type: ignore[no-untyped-call]
+            finally:
+                self._poetry_test = None
 
     def setUp(self) -> None:
         """
-        Give the test a fresh network, tagged with the test's id.
+        Give the test a fresh network (L{make_network}), tagged with the
+        test's id; its seed becomes the test's seed.
         """
         super().setUp()
-        self.net = MemoryNetwork()
-        self.net.test_id = self.id()
+        self.net = self.make_network()
+        test = self._poetry_test
+        if test is None:
+            self.net.test_id = self.id()
+        else:
+            test.seed = self.net.seed
+            test.fixed = True
+            self.net.test_id = test.target
         if self.guard_global_reactor:
             self._global_guard = GlobalReactorGuard(self.net).start()
             # Cleanups run before tearDown, even when a subclass's setUp
@@ -147,20 +313,17 @@ class MemoryNetworkTestCase(SynchronousTestCase):
 
     def tearDown(self) -> None:
         """
-        Fail the test if it used the global reactor, or if the network is not
-        clean (unless it failed already).  What it left on the global reactor
-        was cancelled by a cleanup already.
+        Fail the test if its network does not pass the teardown checks
+        (L{teardown_failure}: the global reactor unused, the network clean),
+        unless it failed already.  What it left on the global reactor was
+        cancelled by a cleanup already.
         """
         try:
             net = self.__dict__.get("net")
             if net is None or self._poetry_failed:
                 return
-            net.advance(0)
-            try:
-                if self._global_guard is not None:
-                    self._global_guard.check()
-                net.assert_clean()
-            except (GlobalReactorUsed, Unclean) as e:
-                raise self.failureException(str(e)) from e
+            message = teardown_failure(net, self._global_guard)
+            if message is not None:
+                raise self.failureException(message)
         finally:
             super().tearDown()

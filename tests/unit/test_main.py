@@ -353,6 +353,19 @@ class PythonDashMTests(MemoryNetworkTestCase):
         # imported (this test module imports it); it is put back afterwards.
         saved = sys.modules.pop("poetry.__main__")
         self.addCleanup(sys.modules.__setitem__, "poetry.__main__", saved)
+        # Under pytest, the package is imported through pytest's
+        # assertion-rewriting import hook (pytest rewrites the packages of
+        # the distributions that register a pytest plugin), whose loader
+        # lacks the get_code() runpy needs: import it as Python does.
+        self.patch(
+            sys,
+            "meta_path",
+            [
+                f
+                for f in sys.meta_path
+                if type(f).__module__ != "_pytest.assertion.rewrite"
+            ],
+        )
         with self.assertRaises(SystemExit) as caught:
             runpy.run_module("poetry", run_name="__main__")
         self.assertEqual(caught.exception.code, 0)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from twisted.trial import unittest as trial
 from twisted.trial.reporter import TestResult
-from twisted.trial.unittest import SynchronousTestCase, TestSuite
+from twisted.trial.unittest import SynchronousTestCase
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -33,5 +34,5 @@ class ReadmeExampleTests(SynchronousTestCase):
         case = namespace["SlowPoemTests"]
         assert isinstance(case, type) and issubclass(case, SynchronousTestCase)
         result = TestResult()
-        TestSuite([case("test_slow_poem")]).run(result)
+        trial.TestSuite([case("test_slow_poem")]).run(result)
         self.assertEqual((result.testsRun, result.errors, result.failures), (1, [], []))

@@ -6,15 +6,26 @@ the seed in every failure, and the cleanliness check at teardown.
 from __future__ import annotations
 
 import os
-from typing import cast
+import unittest
+from typing import ClassVar, cast
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.protocol import ClientFactory, Factory, Protocol
 from twisted.python.failure import Failure
 from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase
 
-from poetry.testing import SEED_ENVIRONMENT_VARIABLE, MemoryNetworkTestCase
+from poetry.testing import (
+    ONE_BYTE,
+    SEED_ENVIRONMENT_VARIABLE,
+    LinkConditions,
+    MemoryNetwork,
+    MemoryNetworkTestCase,
+    NetworkOptions,
+)
+from poetry.testing._seed import current_test
+from poetry.testing._testcase import add_note, mentions_seed, teardown_failure
 from tests.unit.test_testing_support import connect_pair
 
 
@@ -98,6 +109,7 @@ class MemoryNetworkTestCaseTests(SynchronousTestCase):
             )
         )
         self.assertIn("POETRY_TEST_SEED=2718", failure.getErrorMessage())
+        self.assertIn("POETRY_TEST_SEED=2718", str(failure))
 
     def test_seedInErrorOutput(self) -> None:
         """
@@ -209,3 +221,219 @@ class MemoryNetworkTestCaseTests(SynchronousTestCase):
         result = run_test(Inner("test_ok"))
         self.assertTrue(result.wasSuccessful())
         self.assertEqual(result.successes, 1)
+
+
+class NetworkOptionsTests(SynchronousTestCase):
+    """
+    L{MemoryNetworkTestCase.network_options} and
+    L{MemoryNetworkTestCase.make_network} configure the test's network.
+    """
+
+    def setUp(self) -> None:
+        self.patch(os, "environ", {SEED_ENVIRONMENT_VARIABLE: "2718"})
+
+    def test_classAttribute(self) -> None:
+        """
+        The options of the class attribute are passed to L{MemoryNetwork}:
+        here a seed (winning over C{POETRY_TEST_SEED}), a host map, a step
+        budget and link conditions.
+        """
+        seen = []
+
+        class Inner(MemoryNetworkTestCase):
+            network_options: ClassVar[NetworkOptions] = {
+                "seed": 5,
+                "hosts": {"poems.example": "10.0.0.2"},
+                "step_budget": 10,
+                "link": LinkConditions(latency=0.5),
+            }
+
+            def test_one(self) -> None:
+                net = self.net
+                seen.append(net)
+                made: list[float] = []
+
+                class Client(Protocol):
+                    def connectionMade(self) -> None:
+                        made.append(net.seconds())
+                        assert self.transport is not None
+                        self.transport.loseConnection()
+
+                port = net.listenTCP(0, Factory.forProtocol(Protocol))
+                address = port.getHost()
+                assert isinstance(address, IPv4Address)
+                client = cast(
+                    "ClientFactory[Client]", ClientFactory.forProtocol(Client)
+                )
+                net.connectTCP("127.0.0.1", address.port, client)
+                net.run()
+                port.stopListening()
+                self.assertEqual(made, [0.5])
+
+        result = run_test(Inner("test_one"))
+        self.assertTrue(result.wasSuccessful(), texts(result))
+        (net,) = seen
+        self.assertEqual(
+            (net.seed, net.resolve_name("poems.example"), net.step_budget),
+            (5, "10.0.0.2", 10),
+        )
+
+    def test_factoryMethod(self) -> None:
+        """
+        An overridden C{make_network} builds the network; the test case
+        tags it with the test's id, and its seed is the test's.
+        """
+        seen = []
+
+        class Inner(MemoryNetworkTestCase):
+            def make_network(self) -> MemoryNetwork:
+                net = MemoryNetwork(77)
+                net.set_default_link(LinkConditions(chunking=ONE_BYTE))
+                return net
+
+            def test_one(self) -> None:
+                seen.append((self.net, MemoryNetwork().seed))
+                self.fail("boom")
+
+        case = Inner("test_one")
+        result = run_test(case)
+        ((net, inner_seed),) = seen
+        self.assertEqual((net.seed, inner_seed, net.test_id), (77, 77, case.id()))
+        self.assertIn("POETRY_TEST_SEED=77", texts(result)[0])
+
+    def test_unseededNetworksShareTheSeed(self) -> None:
+        """
+        Without C{POETRY_TEST_SEED}, every network a test makes without a
+        seed gets the test's (random) seed -- the one its failure prints --
+        so that rerunning with it reproduces them all.
+        """
+        self.patch(os, "environ", {})
+        seen = []
+
+        class Inner(MemoryNetworkTestCase):
+            def test_one(self) -> None:
+                seen.append((self.net.seed, MemoryNetwork().seed))
+                self.fail("boom")
+
+        runner = current_test()
+        result = run_test(Inner("test_one"))
+        ((seed, inner),) = seen
+        self.assertEqual(inner, seed)
+        self.assertIn(f"POETRY_TEST_SEED={seed} ", texts(result)[0])
+        self.assertIs(current_test(), runner)
+
+
+class PyUnitRunnerTests(SynchronousTestCase):
+    """
+    Under a pyunit runner (C{unittest}, pytest), whose display shows the
+    exception itself, the reproduction line is a note on the exception.
+    """
+
+    def setUp(self) -> None:
+        self.patch(os, "environ", {SEED_ENVIRONMENT_VARIABLE: "2718"})
+
+    def test_plainAssertNote(self) -> None:
+        """
+        A plain C{assert} failing under C{unittest} shows the seed and the
+        reproduction line in the traceback text, as the exception's note.
+        """
+
+        class Inner(MemoryNetworkTestCase):
+            def test_fails(self) -> None:
+                assert self.net.seed == 1
+
+        case = Inner("test_fails")
+        result = unittest.TestResult()
+        case.run(result)
+        problems = result.failures + result.errors
+        self.assertEqual(len(problems), 1)
+        self.assertTrue(
+            problems[0][1]
+            .rstrip()
+            .endswith(
+                f"seed=2718 \N{EM DASH} reproduce with: POETRY_TEST_SEED=2718 "
+                f"python -m twisted.trial {case.id()}"
+            )
+        )
+
+    def test_noteAddedOnce(self) -> None:
+        """
+        L{add_note} adds a note once; L{mentions_seed} sees it, as it sees
+        a harness error or a reproduction line in the message.
+        """
+        error = AssertionError("x")
+        self.assertFalse(mentions_seed(error))
+        add_note(error, "seed=1 \N{EM DASH} reproduce with: it")
+        add_note(error, "seed=1 \N{EM DASH} reproduce with: it")
+        self.assertEqual(
+            getattr(error, "__notes__", None), ["seed=1 \N{EM DASH} reproduce with: it"]
+        )
+        self.assertTrue(mentions_seed(error))
+        self.assertTrue(mentions_seed(ValueError("... reproduce with: that")))
+
+
+class TeardownFailureTests(SynchronousTestCase):
+    """
+    L{teardown_failure}: the teardown checks shared by every runner.
+    """
+
+    def test_clean(self) -> None:
+        """
+        A clean network passes; what needs no time happens first.
+        """
+        net = MemoryNetwork(1)
+        port = net.listenTCP(0, Factory.forProtocol(Protocol))
+        port.stopListening()
+        fired: list[bool] = []
+        net.callLater(0, fired.append, True)
+        self.assertIsNone(teardown_failure(net))
+        self.assertEqual(fired, [True])
+
+    def test_unclean(self) -> None:
+        """
+        A network with something left gives the message of L{Unclean}.
+        """
+        net = MemoryNetwork(1)
+        net.callLater(5, lambda: None)
+        message = teardown_failure(net)
+        assert message is not None
+        self.assertIn("Pending timers (1):", message)
+        self.assertIn("POETRY_TEST_SEED=1", message)
+
+
+class SetUpTests(SynchronousTestCase):
+    """
+    The network's making, when it fails and when C{setUp} runs alone.
+    """
+
+    def test_badOptions(self) -> None:
+        """
+        Options L{MemoryNetwork} refuses make the test error with its
+        message -- and no seed, since there is no network.
+        """
+
+        class Inner(MemoryNetworkTestCase):
+            network_options: ClassVar[NetworkOptions] = {"step_budget": 0, "seed": "x"}  # type: ignore[typeddict-item]
+
+            def test_never(self) -> None:
+                raise AssertionError("not reached")
+
+        result = run_test(Inner("test_never"))
+        (text,) = texts(result)
+        self.assertIn("a seed must be an int", text)
+        self.assertNotIn("POETRY_TEST_SEED", text)
+
+    def test_setUpAlone(self) -> None:
+        """
+        A C{setUp} called outside C{run} (by another framework) still tags
+        the network with the test's id.
+        """
+
+        class Inner(MemoryNetworkTestCase):
+            def test_one(self) -> None:
+                pass
+
+        case = Inner("test_one")
+        case.setUp()
+        self.assertEqual(case.net.test_id, case.id())
+        case.tearDown()
