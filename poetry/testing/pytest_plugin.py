@@ -31,12 +31,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from poetry.testing._diagram import DIAGRAM_ENVIRONMENT_VARIABLE, write_failure_diagram
+from poetry.testing._guard import GlobalReactorGuard
 from poetry.testing._network import MemoryNetwork
 from poetry.testing._seed import (
     SEED_ENVIRONMENT_VARIABLE,
@@ -60,8 +63,16 @@ __all__ = [
 _TEST = pytest.StashKey[RunningTest]()
 _NETWORK = pytest.StashKey[MemoryNetwork]()
 _FAILED = pytest.StashKey[bool]()
+_DIAGRAM = pytest.StashKey[tuple[int, str]]()
 
-_OPTIONS = frozenset(NetworkOptions.__optional_keys__)
+GUARD_OPTION = "guard_global_reactor"
+"""
+The marker option that turns the global-reactor guard off for a test
+(C{@pytest.mark.memory_network(guard_global_reactor=False)}); every other
+option is a L{MemoryNetwork} argument.
+"""
+
+_OPTIONS = frozenset(NetworkOptions.__optional_keys__) | {GUARD_OPTION}
 
 MARKER = "memory_network"
 
@@ -199,6 +210,7 @@ def memory_network(request: pytest.FixtureRequest) -> Iterator[MemoryNetwork]:
     """
     item = request.node
     options = _marker_options(item)
+    guarded = options.pop(GUARD_OPTION, True)
     net = MemoryNetwork(**options)
     test = item.stash.get(_TEST, None)
     if test is not None:
@@ -209,12 +221,17 @@ def memory_network(request: pytest.FixtureRequest) -> Iterator[MemoryNetwork]:
         test.used = True
         net.test_id = test.target
     item.stash[_NETWORK] = net
-    yield net
-    if item.stash.get(_FAILED, False):
-        return
-    message = teardown_failure(net)
-    if message is not None:
-        pytest.fail(message, pytrace=False)
+    guard = GlobalReactorGuard(net).start() if guarded else None
+    try:
+        yield net
+        if item.stash.get(_FAILED, False):
+            return
+        message = teardown_failure(net, guard)
+        if message is not None:
+            pytest.fail(message, pytrace=False)
+    finally:
+        if guard is not None:
+            guard.stop()
 
 
 def _report_text(item: pytest.Item) -> tuple[int, str] | None:
@@ -224,11 +241,32 @@ def _report_text(item: pytest.Item) -> tuple[int, str] | None:
     """
     net = item.stash.get(_NETWORK, None)
     if net is not None:
-        return net.seed, failure_report(net)
+        return net.seed, f"{_diagram_line(item, net)}\n{failure_report(net)}"
     test = item.stash.get(_TEST, None)
     if test is not None and test.used and test.seed is not None:
         return test.seed, reproduction_line(test.seed, test.target)
     return None
+
+
+def _diagram_line(item: pytest.Item, net: MemoryNetwork) -> str:
+    """
+    Write the diagram of C{net}'s run under pytest's temporary directory
+    (once per failing test) and say where it is.
+    """
+    written = item.stash.get(_DIAGRAM, None)
+    if written is not None and written[0] == len(net._trace):
+        return written[1]
+    if os.environ.get(DIAGRAM_ENVIRONMENT_VARIABLE, "").strip() == "0":
+        return "diagram of the run: not written (POETRY_TEST_DIAGRAM=0)"
+    try:
+        factory = item.config._tmp_path_factory  # type: ignore[attr-defined]  # pytest's own tmp_path factory
+        name = re.sub(r"[^\w.-]+", "_", item.name)[:60]
+        directory = factory.mktemp(f"poetry-{name}", numbered=True)
+        line = f"diagram of the run: {write_failure_diagram(net, directory)}"
+    except Exception as e:
+        line = f"diagram of the run: not written ({type(e).__name__}: {e})"
+    item.stash[_DIAGRAM] = (len(net._trace), line)
+    return line
 
 
 @pytest.hookimpl(wrapper=True)
