@@ -84,6 +84,7 @@ class Link:
         "_link_free",
         "_loop",
         "_queue",
+        "_rst_sent",
         "_timer",
         "_trigger_sequence",
         "_triggers",
@@ -116,6 +117,7 @@ class Link:
         self._holds: set[str] | None = None
         self._dropping = False
         self._closed = False
+        self._rst_sent = False
         self._dropped = 0
         self._triggers: list[tuple[int, int, Callable[[], object]]] | None = None
         self._trigger_sequence = 0
@@ -346,12 +348,17 @@ class Link:
         self._schedule()
 
     def _enqueue_signal(self, signal: _Signal) -> None:
-        if self._dropping:
+        if self._dropping or (signal is FIN and self._closed):
+            # Lost in a "drop" partition; or a FIN after this direction was
+            # reset by the network (a reset connection delivers nothing
+            # more).
             loop = self._loop
             loop._trace.extend(
                 (loop._now, "drop", self.connection_id, self.src.side, repr(signal))
             )
             return
+        if signal is RST:
+            self._rst_sent = True
         queue = self._queue
         loop = self._loop
         arrival = self._arrival(0)
@@ -518,12 +525,14 @@ class Link:
         a C{RST} behind what is in flight.
 
         @return: whether a C{RST} was sent (not if the receiver is gone or
-            this direction was reset already).
+            a C{RST} was sent already; one lost in a "drop" partition does
+            not count).
         """
-        if self._closed or self.dst.closed:
+        if self._rst_sent or self.dst.closed:
             return False
         self._closed = True
         self.plain = False
+        # (A RST lost in a "drop" partition is sent again when it heals.)
         self._enqueue_signal(RST)
         return True
 

@@ -123,6 +123,10 @@ class MemoryNetwork(ReactorCore):
         bytes (see L{poetry.testing._socket.RECEIVE_BUFFER}).
     @param send_buffer: the kernel send queue of every socket, in bytes
         (see L{poetry.testing._socket.SEND_BUFFER}).
+    @param timer_errors: C{"log"} (the default, as the real reactor: a timed
+        call that raises is logged, which fails a trial test, and the other
+        calls run) or C{"raise"} (L{TimerErrors} once the calls due in that
+        pass have run).
 
     @ivar seed: the seed.
     @ivar random: the one L{random.Random} of this world, seeded with
@@ -149,8 +153,14 @@ class MemoryNetwork(ReactorCore):
         faults: FaultPlan | None = None,
         receive_buffer: int = RECEIVE_BUFFER,
         send_buffer: int = SEND_BUFFER,
+        timer_errors: str = "log",
     ) -> None:
         super().__init__(resolve_seed(seed), step_budget, trace, trace_checksums)
+        if timer_errors not in ("log", "raise"):
+            raise ValueError(
+                f"timer_errors must be 'log' or 'raise', not {timer_errors!r}"
+            )
+        self.timer_errors = timer_errors
         for name, value in (("receive_buffer", receive_buffer), ("send_buffer", send_buffer)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, not {value!r}")

@@ -59,6 +59,9 @@ class NetworkOptions(TypedDict, total=False):
     trace_checksums: bool
     link: LinkConditions | None
     faults: FaultPlan | None
+    receive_buffer: int
+    send_buffer: int
+    timer_errors: str
 
 
 def failure_report(net: MemoryNetwork) -> str:

@@ -176,15 +176,16 @@ class MainTests(MemoryNetworkTestCase):
         execute = cli.execute
 
         def recording(*args: Any) -> Deferred[int]:
-            running_at_start.append(self.reactor.running)
+            running_at_start.append(self.net.running)
             return execute(*args)
 
         self.patch(cli, "execute", recording)
-        self.net.callLater(1.0, self.reactor.stop)
+        self.net.callLater(1.0, self.net.stop)
         status = self.exit_status(
             lambda: entry.main(["serve", "--poem", "cafe", "--port", "10000"])
         )
         self.assertEqual((status, running_at_start), (0, [True]))
+
     def test_serve_never_stopped(self) -> None:
         """
         A C{serve} that nothing stops would make a real reactor's C{run()}

@@ -103,8 +103,8 @@ class _Reconnecting(ClientFactory):
     """
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
-        reason.trap(ConnectionRefusedError)
-        connector.connect()
+        if reason.check(ConnectionRefusedError):
+            connector.connect()
 
 
 class StepBudgetCauseTests(MemoryNetworkTestCase):

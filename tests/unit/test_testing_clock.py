@@ -66,11 +66,18 @@ class CallLaterTests(SynchronousTestCase):
 
     def test_badDelaysRaise(self) -> None:
         """
-        A negative, NaN or infinite delay raises L{ValueError} (task.Clock
-        accepts them, Twisted #9166).
+        A negative or NaN delay fails the real reactor's assertion
+        (L{AssertionError}, with its message; task.Clock accepts them,
+        Twisted #9166); an infinite one, which the real reactor accepts and
+        never calls, raises L{ValueError}: a virtual clock cannot advance to
+        it.
         """
-        for delay in (-0.001, math.nan, math.inf):
-            self.assertRaises(ValueError, self.net.callLater, delay, lambda: None)
+        for delay in (-0.001, math.nan):
+            error = self.assertRaises(
+                AssertionError, self.net.callLater, delay, lambda: None
+            )
+            self.assertIn("is not greater than or equal to 0 seconds", str(error))
+        self.assertRaises(ValueError, self.net.callLater, math.inf, lambda: None)
         self.assertEqual(self.net.getDelayedCalls(), [])
 
     def test_getDelayedCallsIsACopyOfActiveCalls(self) -> None:
@@ -269,10 +276,11 @@ class ClockBugTests(SynchronousTestCase):
 
     def test_exceptionDoesNotStopOtherDueCalls(self) -> None:
         """
-        Twisted #6867: when a call raises, the network still runs the other
-        calls due in the same pass, then raises L{TimerErrors} carrying every
-        failure and the seed; C{task.Clock.advance} lets the exception escape
-        and the later call never runs.
+        Twisted #6867: C{task.Clock.advance} lets a call's exception escape
+        and the later call never runs.  The network does what the real
+        reactor does (the oracle scenario
+        C{exceptionInACallIsLoggedAndLaterCallsRun}): it logs the error and
+        runs the other calls.
         """
         ran: list[str] = []
         clock = Clock()
@@ -282,6 +290,20 @@ class ClockBugTests(SynchronousTestCase):
         self.assertEqual(ran, [])
 
         net = MemoryNetwork(seed=6867)
+        net.callLater(1, lambda: 1 / 0)
+        net.callLater(1, ran.append, "second")
+        net.advance(1)
+        self.assertEqual(ran, ["second"])
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+
+    def test_timerErrorsRaise(self) -> None:
+        """
+        With C{timer_errors="raise"}, the network runs the other calls due in
+        the same pass, then raises L{TimerErrors} carrying every failure and
+        the seed.
+        """
+        ran: list[str] = []
+        net = MemoryNetwork(seed=6867, timer_errors="raise")
         net.callLater(1, lambda: 1 / 0)
         net.callLater(1, ran.append, "second")
         empty: dict[str, int] = {}

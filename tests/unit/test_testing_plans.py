@@ -82,6 +82,8 @@ def fetch(
     net.run()
     for port in ports:
         port.stopListening()
+    # A port stops in the next iteration, as on the real reactor.
+    net.advance(0)
     net.assert_clean()
     (result, when), *_ = outcome
     if isinstance(result, Failure):

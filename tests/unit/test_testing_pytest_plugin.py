@@ -54,7 +54,14 @@ def seed_line(run: PytestRun, name: str) -> tuple[int, str]:
     section of the failing test C{name}'s report.
     """
     text = run.sections(name)["poetry"]
-    match = LINE.fullmatch(text)
+    *before, last = text.splitlines()
+    # First, for a test that used the fixture, where the diagram of its
+    # network's run was written (an HTML page).
+    for line in before:
+        assert line.startswith("diagram of the run: "), text
+        page = line.removeprefix("diagram of the run: ")
+        assert page.endswith("trace.html") and os.path.exists(page), text
+    match = LINE.fullmatch(last)
     assert match is not None, text
     assert match.group(1) == match.group(2), text
     return int(match.group(1)), match.group(3)
@@ -418,7 +425,10 @@ class MarkerTests(SynchronousTestCase):
                 pass
             """)
         )
-        known = "faults, hosts, link, seed, step_budget, trace, trace_checksums"
+        known = (
+            "faults, guard_global_reactor, hosts, link, receive_buffer, seed, "
+            "send_buffer, step_budget, timer_errors, trace, trace_checksums"
+        )
         positional = run.failing("test_positional")
         self.assertEqual(positional.when, "setup")
         self.assertIn("takes keyword options only", positional.longreprtext)

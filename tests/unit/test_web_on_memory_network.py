@@ -175,7 +175,9 @@ class _WebScenarios(_TestCaseBase):
             if event.kind == "deliver"
         ]
         if self.largest_piece is None:
-            self.assertIn(len(BODY), pieces)
+            # As on loopback TCP: what the server wrote in one turn (the
+            # headers and the whole body) arrives in one read.
+            self.assertGreaterEqual(max(pieces), len(BODY))
         else:
             self.assertLessEqual(max(pieces), self.largest_piece)
             self.assertGreater(len(pieces), len(BODY) // self.largest_piece)
