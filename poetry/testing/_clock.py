@@ -25,14 +25,14 @@ from collections import deque
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush
 from itertools import repeat
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from twisted.internet.base import DelayedCall
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IDelayedCall
-from zope.interface import implementer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from poetry.testing._errors import (
     Deadlock,
@@ -175,7 +175,9 @@ class LazyCall:
 
     __slots__ = ("args", "call", "cancelled", "func", "time")
 
-    def __init__(self, time: float, func: Callable[..., Any], args: tuple[object, ...]) -> None:
+    def __init__(
+        self, time: float, func: Callable[..., Any], args: tuple[object, ...]
+    ) -> None:
         self.time = time
         self.func = func
         self.args = args
@@ -911,11 +913,17 @@ class Scheduler:
         """
         return "\n".join([self.describe(), *self._stuck_hints()])
 
-    def _stuck_hints(self) -> list[str]:
-        from poetry.testing._guard import global_reactor_hint
+    # What else may explain a stuck run: functions of the scheduler giving a
+    # hint or None (the global-reactor guard registers one).
+    stuck_hint_providers: ClassVar[list[Callable[[Scheduler], str | None]]] = []
 
-        hint = global_reactor_hint(self)
-        return [] if hint is None else [hint]
+    def _stuck_hints(self) -> list[str]:
+        hints = []
+        for provider in self.stuck_hint_providers:
+            hint = provider(self)
+            if hint is not None:
+                hints.append(hint)
+        return hints
 
     def _recent(self) -> list[str]:
         lines = ["Most frequent recent events:"]

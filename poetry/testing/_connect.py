@@ -290,7 +290,9 @@ class TCPStack:
         self.receive_buffer = RECEIVE_BUFFER
         self.send_buffer = SEND_BUFFER
         # (host, port) -> (port object, listening socket)
-        self.listeners: dict[tuple[str, int], tuple[ListeningPort, ListeningSocket]] = {}
+        self.listeners: dict[
+            tuple[str, int], tuple[ListeningPort, ListeningSocket]
+        ] = {}
         self.connections: dict[int, Connection] = {}
         self.attempts: dict[int, ClientTransport] = {}
         self._pending: dict[int, _Attempt] = {}
@@ -366,7 +368,9 @@ class TCPStack:
         if connection is not None:
             connection.server_dropped()
 
-    def _listener(self, host: str, port: int) -> tuple[ListeningPort, ListeningSocket] | None:
+    def _listener(
+        self, host: str, port: int
+    ) -> tuple[ListeningPort, ListeningSocket] | None:
         found = self.listeners.get((host, port))
         if found is None:
             found = self.listeners.get((ANY, port))
@@ -627,7 +631,10 @@ class TCPStack:
         step): the next C{SYN} gets through.
         """
         for attempt in list(self._pending.values()):
-            if attempt.timer is None and attempt.reason not in (None, "accept queue full"):
+            if attempt.timer is None and attempt.reason not in (
+                None,
+                "accept queue full",
+            ):
                 policy = self.policy
                 host, port = attempt.address
                 sock = attempt.transport._sock
@@ -792,9 +799,7 @@ class ClientTransport(MemoryTransport):
                 self.startWriting()
                 return None
             else:
-                self.failIfNotConnected(
-                    getConnectError((result, os.strerror(result)))
-                )
+                self.failIfNotConnected(getConnectError((result, os.strerror(result))))
                 return None
         sock.connect_reported = True
         self._connecting = False
@@ -962,9 +967,7 @@ class Connector(tcp.Connector):
             self.factoryStarted = 1
         self.transport = transport = self._makeTransport()
         if self.timeout is not None:
-            self.timeoutID = self._loop._call_lazily(
-                self.timeout, _time_out, transport
-            )
+            self.timeoutID = self._loop._call_lazily(self.timeout, _time_out, transport)
         self.factory.startedConnecting(self)
 
     def _makeTransport(self) -> Any:

@@ -35,11 +35,11 @@ from twisted.internet.error import AlreadyCalled, AlreadyCancelled
 from twisted.internet.interfaces import IReactorFDSet
 
 import twisted
+from poetry.testing._clock import Scheduler
 from poetry.testing._errors import GlobalReactorUsed
 from poetry.testing._trace import describe_callable
 
 if TYPE_CHECKING:
-    from poetry.testing._clock import Scheduler
     from poetry.testing._network import MemoryNetwork
 
 __all__ = [
@@ -615,3 +615,6 @@ def route_global_cooperator(net: MemoryNetwork) -> Callable[[], None]:
         task._theCooperator = previous
 
     return restore
+
+
+Scheduler.stuck_hint_providers.append(global_reactor_hint)

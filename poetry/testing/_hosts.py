@@ -56,6 +56,7 @@ class _Network(Protocol):
 
     def installNameResolver(self, resolver: IHostnameResolver) -> IHostnameResolver: ...
 
+
 __all__ = ["HostReactor"]
 
 

@@ -306,9 +306,7 @@ class Link:
     def _lose(self, size: int) -> None:
         self._dropped += size
         loop = self._loop
-        loop._trace.extend(
-            (loop._now, "drop", self.connection_id, self.src.side, size)
-        )
+        loop._trace.extend((loop._now, "drop", self.connection_id, self.src.side, size))
 
     def _enqueue(self, data: bytes) -> None:
         size = len(data)

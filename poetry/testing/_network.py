@@ -161,7 +161,10 @@ class MemoryNetwork(ReactorCore):
                 f"timer_errors must be 'log' or 'raise', not {timer_errors!r}"
             )
         self.timer_errors = timer_errors
-        for name, value in (("receive_buffer", receive_buffer), ("send_buffer", send_buffer)):
+        for name, value in (
+            ("receive_buffer", receive_buffer),
+            ("send_buffer", send_buffer),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, not {value!r}")
         self._names = HostMap(hosts)

@@ -277,9 +277,13 @@ class Stack:
 
     def register_listener(self, port: ListeningPort, sock: ListeningSocket) -> None: ...
 
-    def unregister_listener(self, port: ListeningPort, sock: ListeningSocket) -> None: ...
+    def unregister_listener(
+        self, port: ListeningPort, sock: ListeningSocket
+    ) -> None: ...
 
-    def accepted(self, port: ListeningPort, sock: Socket) -> ConnectionRecord | None: ...
+    def accepted(
+        self, port: ListeningPort, sock: Socket
+    ) -> ConnectionRecord | None: ...
 
     def orphaned(self, sock: Socket) -> None: ...
 
@@ -406,12 +410,7 @@ class ListeningPort:
 
     def _wake(self) -> None:
         sock = self._socket
-        if (
-            not self._queued
-            and self.reading
-            and sock is not None
-            and sock.queue
-        ):
+        if not self._queued and self.reading and sock is not None and sock.queue:
             self._queued = True
             self._loop._ready.append(self)
 
@@ -556,7 +555,13 @@ class ListeningPort:
         assert self._host is not None
         loop = self._loop
         loop._trace.extend(
-            (loop._now, "stop-listening", None, "", f"{self._host.host}:{self._host.port}")
+            (
+                loop._now,
+                "stop-listening",
+                None,
+                "",
+                f"{self._host.host}:{self._host.port}",
+            )
         )
         self._stack.unregister_listener(self, sock)
         for orphan in sock.close():

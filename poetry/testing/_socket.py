@@ -337,8 +337,10 @@ class Socket:
         if rq:
             inbound = self.inbound
             first = rq[0]
-            if len(rq) == 1 and len(first) <= limit and (
-                inbound is None or inbound.merging
+            if (
+                len(rq) == 1
+                and len(first) <= limit
+                and (inbound is None or inbound.merging)
             ):
                 rq.clear()
                 self.rq_len = 0
@@ -496,7 +498,13 @@ class Socket:
             self.state = CLOSED
             loop = self._loop
             loop._trace.extend(
-                (loop._now, "rst", self.connection_id, self.side, "data to a closed socket")
+                (
+                    loop._now,
+                    "rst",
+                    self.connection_id,
+                    self.side,
+                    "data to a closed socket",
+                )
             )
             self._send_reset()
             return
@@ -582,7 +590,9 @@ class Socket:
             )
         )
         if dropped:
-            loop._trace.extend((loop._now, "drop", self.connection_id, self.side, dropped))
+            loop._trace.extend(
+                (loop._now, "drop", self.connection_id, self.side, dropped)
+            )
         owner = self.owner
         if owner is not None:
             owner._wake()

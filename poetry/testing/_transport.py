@@ -565,7 +565,13 @@ class MemoryTransport:
             if data:
                 loop = self._loop
                 loop._trace.extend(
-                    (loop._now, "write-ignored", self.connection_id, self.side, len(data))
+                    (
+                        loop._now,
+                        "write-ignored",
+                        self.connection_id,
+                        self.side,
+                        len(data),
+                    )
                 )
             return
         if data:
@@ -579,7 +585,13 @@ class MemoryTransport:
             loop = self._loop
             if loop.trace_checksums:
                 loop._trace.extend(
-                    (loop._now, "write", self.connection_id, self.side, _checksummed(data))
+                    (
+                        loop._now,
+                        "write",
+                        self.connection_id,
+                        self.side,
+                        _checksummed(data),
+                    )
                 )
             else:
                 loop._trace.extend(
@@ -630,7 +642,9 @@ class MemoryTransport:
         """
         if self.connected and not self.disconnecting:
             loop = self._loop
-            loop._trace.extend((loop._now, "close", self.connection_id, self.side, None))
+            loop._trace.extend(
+                (loop._now, "close", self.connection_id, self.side, None)
+            )
             if self._writeDisconnected:
                 self.reading = False
                 self.writing = False
@@ -703,7 +717,13 @@ class MemoryTransport:
         self.connected = 0
         loop = self._loop
         loop._trace.extend(
-            (loop._now, "connection-lost", self.connection_id, self.side, _type_name(reason))
+            (
+                loop._now,
+                "connection-lost",
+                self.connection_id,
+                self.side,
+                _type_name(reason),
+            )
         )
         producer = self.producer
         if producer is not None:
@@ -844,25 +864,37 @@ class MemoryTransport:
         """
         The C{TCP_NODELAY} option of the socket.
         """
-        return bool(self.socket.getsockopt(_stdlib_socket.IPPROTO_TCP, _stdlib_socket.TCP_NODELAY))
+        return bool(
+            self.socket.getsockopt(
+                _stdlib_socket.IPPROTO_TCP, _stdlib_socket.TCP_NODELAY
+            )
+        )
 
     def setTcpNoDelay(self, enabled: bool) -> None:
         """
         Set C{TCP_NODELAY} (stored; it changes nothing in memory).
         """
-        self.socket.setsockopt(_stdlib_socket.IPPROTO_TCP, _stdlib_socket.TCP_NODELAY, enabled)
+        self.socket.setsockopt(
+            _stdlib_socket.IPPROTO_TCP, _stdlib_socket.TCP_NODELAY, enabled
+        )
 
     def getTcpKeepAlive(self) -> bool:
         """
         The C{SO_KEEPALIVE} option of the socket.
         """
-        return bool(self.socket.getsockopt(_stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_KEEPALIVE))
+        return bool(
+            self.socket.getsockopt(
+                _stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_KEEPALIVE
+            )
+        )
 
     def setTcpKeepAlive(self, enabled: bool) -> None:
         """
         Set C{SO_KEEPALIVE} (stored; it changes nothing in memory).
         """
-        self.socket.setsockopt(_stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_KEEPALIVE, enabled)
+        self.socket.setsockopt(
+            _stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_KEEPALIVE, enabled
+        )
 
     def logPrefix(self) -> str:
         """

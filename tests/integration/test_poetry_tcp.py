@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import CancelledError, Deferred, gatherResults, succeed
+from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.interfaces import (
     IConnector,
@@ -33,9 +34,10 @@ from twisted.trial.unittest import TestCase
 from zope.interface import implementer
 
 from poetry import poems
-from poetry.client import PoemTimeout, get_poems, get_poetry
+from poetry.client import PoemTimeout, get_poems, get_poetry, get_poetry_at
 from poetry.server import PoetryServerFactory, SlowPoetryServerFactory
 from tests import socket_guard
+from tests.unread_close import GreetingEndpoint, PoemAfterUnreadFactory
 
 _E = TypeVar("_E", bound=BaseException)
 
@@ -214,6 +216,20 @@ class PoetryTCPTests(TestCase):
         except kind as e:
             return e
         raise self.failureException(f"expected {kind.__name__}, got {result!r}")
+
+    async def test_closeWithUnreadClientBytes(self) -> None:
+        """
+        A server that writes its poem and closes while the client's greeting
+        is still unread: the client reads the whole poem and a clean close
+        (the FIN goes before the RST) -- what the memory network shows too
+        (C{tests.unit.test_poetry_on_memory_network.CloseWithUnreadTests}).
+        """
+        from twisted.internet import reactor
+
+        port, tracker = self._listen(PoemAfterUnreadFactory(TEST_POEM, reactor))
+        endpoint = GreetingEndpoint(TCP4ClientEndpoint(reactor, "127.0.0.1", port))
+        self.assertEqual(await get_poetry_at(endpoint, reactor), TEST_POEM)
+        await tracker.wait_lost(1)
 
     async def test_client(self) -> None:
         """

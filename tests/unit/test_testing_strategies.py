@@ -206,7 +206,8 @@ class BoundsTests(SynchronousTestCase):
         net.run()  # the port stops in the next iteration
         net.assert_clean()
         self.assertTrue(
-            outcome == [POEM] or isinstance(outcome[0], Failure), f"{plan!r} {outcome!r}"
+            outcome == [POEM] or isinstance(outcome[0], Failure),
+            f"{plan!r} {outcome!r}",
         )
         for fault in plan.faults:
             self.assertTrue(getattr(fault, "at", 0.0) <= 5.0)
