@@ -71,15 +71,6 @@ from poetry.testing._guard import (
 )
 from poetry.testing._hosts import HostReactor
 from poetry.testing._network import MemoryNetwork
-from poetry.testing._scripted import (
-    Script,
-    ScriptDeviation,
-    ScriptedPeer,
-    ScriptError,
-    ScriptNotFinished,
-    ScriptRun,
-)
-from poetry.testing._scripted import Step as ScriptStep
 from poetry.testing._plans import (
     Abort,
     FaultSchedule,
@@ -92,8 +83,19 @@ from poetry.testing._plans import (
     ResetAfter,
     Stall,
 )
+from poetry.testing._ports import ListeningPort
+from poetry.testing._scripted import (
+    Script,
+    ScriptDeviation,
+    ScriptedPeer,
+    ScriptError,
+    ScriptNotFinished,
+    ScriptRun,
+)
+from poetry.testing._scripted import Step as ScriptStep
 from poetry.testing._seed import SEED_ENVIRONMENT_VARIABLE, reproduction_line
 from poetry.testing._snapshot import TraceFormatError, TraceSnapshot, save_trace
+from poetry.testing._socket import RECEIVE_BUFFER, SEND_BUFFER
 from poetry.testing._splits import (
     PAIRS_UP_TO,
     SplitError,
@@ -114,21 +116,28 @@ from poetry.testing._sweep import (
 )
 from poetry.testing._testcase import MemoryNetworkTestCase, NetworkOptions
 from poetry.testing._trace import TraceEvent
-from poetry.testing._ports import ListeningPort
-from poetry.testing._socket import RECEIVE_BUFFER, SEND_BUFFER
 from poetry.testing._transport import DEFAULT_HIGH_WATER, MemoryTransport
 
 __all__ = [
-    "Abort",
     "CHAOS_KINDS",
     "CLIENT_TO_SERVER",
-    "Chaos",
-    "ChunkingPolicy",
-    "Coalesce",
     "DEFAULT_HIGH_WATER",
     "DIAGRAM_FORMATS",
     "DRAWINGS",
     "DROP",
+    "HOLD",
+    "ONE_BYTE",
+    "PAIRS_UP_TO",
+    "PLAIN",
+    "RECEIVE_BUFFER",
+    "SEED_ENVIRONMENT_VARIABLE",
+    "SEND_BUFFER",
+    "SERVER_TO_CLIENT",
+    "WHOLE",
+    "Abort",
+    "Chaos",
+    "ChunkingPolicy",
+    "Coalesce",
     "Deadlock",
     "Drawing",
     "FaultPlan",
@@ -138,7 +147,6 @@ __all__ = [
     "GlobalActivity",
     "GlobalReactorGuard",
     "GlobalReactorUsed",
-    "HOLD",
     "Hang",
     "HarnessError",
     "HostReactor",
@@ -150,21 +158,14 @@ __all__ = [
     "NetworkConfiguration",
     "NetworkOptions",
     "NondeterminismError",
-    "ONE_BYTE",
-    "PAIRS_UP_TO",
-    "PLAIN",
     "Partition",
     "PlannedFault",
     "PointStats",
-    "RECEIVE_BUFFER",
     "RandomSizes",
     "Refuse",
     "Reset",
     "ResetAfter",
     "RunUntilTimeout",
-    "SEED_ENVIRONMENT_VARIABLE",
-    "SEND_BUFFER",
-    "SERVER_TO_CLIENT",
     "ScheduledFault",
     "ScheduledFaults",
     "Script",
@@ -188,7 +189,6 @@ __all__ = [
     "TraceFormatError",
     "TraceSnapshot",
     "Unclean",
-    "WHOLE",
     "Whole",
     "assert_deterministic",
     "assert_every_split",

@@ -20,7 +20,6 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 import attrs
-
 from twisted.internet.address import IPv4Address
 
 from poetry.testing._conditions import DIRECTIONS
@@ -149,9 +148,9 @@ class _ChaosAgent:
         ]
         listening: list[tuple[str, int]] = []
         for port in net.listening_ports():
-            address = port.getHost()
-            assert isinstance(address, IPv4Address)
-            listening.append((address.host, address.port))
+            bound = port.getHost()
+            assert isinstance(bound, IPv4Address)
+            listening.append((bound.host, bound.port))
         duration = random.uniform(0.0, chaos.max_duration)
         if kind in ("refuse", "hang") and listening:
             address = random.choice(listening)

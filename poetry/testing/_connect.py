@@ -21,10 +21,11 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Callable
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Protocol
 
 from twisted.internet import tcp
-from twisted.internet.abstract import isIPAddress, isIPv6Address
+from twisted.internet.abstract import isIPAddress
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import (
     ConnectBindError,
@@ -401,9 +402,8 @@ class TCPStack:
         @raise OSError: C{EADDRINUSE}, C{EADDRNOTAVAIL}.
         """
         if host in ("", ANY):
-            if port:
-                if self.ports.in_use(ANY, port):
-                    raise os_error(errno.EADDRINUSE)
+            if port and self.ports.in_use(ANY, port):
+                raise os_error(errno.EADDRINUSE)
             sock.local = ("", port)
             return
         address = self._resolve(host)
@@ -661,7 +661,7 @@ class TCPStack:
         client, server = connection.client_socket, connection.server_socket
         for sock in (client, server):
             link = sock.outbound
-            if link is not None:
+            if isinstance(link, Link):
                 link.forget()
         # Nothing can observe the connection any more: break the reference
         # cycles between its parts, so that it is freed at once rather than
@@ -734,7 +734,10 @@ class ClientTransport(MemoryTransport):
     connector: Connector
 
     def __repr__(self) -> str:
-        return f"<MemoryNetwork client #{self.connection_id} to {self.addr} {self.state()}>"
+        return (
+            f"<MemoryNetwork client #{self.connection_id} to {self.addr} "
+            f"{self.state()}>"
+        )
 
     def logPrefix(self) -> str:
         """
@@ -754,7 +757,7 @@ class ClientTransport(MemoryTransport):
         """
         if self._requiresResolution:
             d = self.__dict__["reactor"].resolve(self.addr[0])
-            d.addCallback(lambda n: (n,) + self.addr[1:])
+            d.addCallback(lambda n: (n, *self.addr[1:]))
             d.addCallback(self._setRealAddress)
             d.addErrback(self.failIfNotConnected)
             return
@@ -841,10 +844,8 @@ class ClientTransport(MemoryTransport):
         except AttributeError:
             pass
         else:
-            try:
+            with suppress(OSError):
                 sock.shutdown_write()
-            except OSError:
-                pass
             sock.close()
             del self.socket
         self._stack.closed_attempt(self)
@@ -930,7 +931,7 @@ class Connector(tcp.Connector):
         stack: TCPStack,
         loop: Scheduler,
         host: str,
-        port: int,
+        port: int | str,
         factory: Any,
         timeout: float,
         bindAddress: Any,
@@ -967,7 +968,9 @@ class Connector(tcp.Connector):
             self.factoryStarted = 1
         self.transport = transport = self._makeTransport()
         if self.timeout is not None:
-            self.timeoutID = self._loop._call_lazily(self.timeout, _time_out, transport)
+            # (A LazyCall stands for the DelayedCall BaseConnector keeps.)
+            lazy: Any = self._loop._call_lazily(self.timeout, _time_out, transport)
+            self.timeoutID = lazy
         self.factory.startedConnecting(self)
 
     def _makeTransport(self) -> Any:

@@ -46,12 +46,12 @@ C{fault} event whose detail says what happened.  Targets:
 from __future__ import annotations
 
 from collections.abc import Callable
-from random import Random
 from functools import partial
-from typing import TYPE_CHECKING, Generic, Protocol, TypeAlias, TypeVar
+from random import Random
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.interfaces import IListeningPort
+from twisted.internet.interfaces import IDelayedCall, IListeningPort
 from typing_extensions import TypeIs
 
 from poetry.testing._conditions import (
@@ -121,6 +121,10 @@ class FaultableNetwork(Protocol):
     def faults(self) -> Faults: ...
 
     def seconds(self) -> float: ...
+
+    def callLater(
+        self, delay: float, callable: Callable[..., Any], *args: object, **kw: object
+    ) -> IDelayedCall: ...
 
     def open_connections(
         self,
@@ -653,13 +657,13 @@ class LinkControl:
             a, b = sorted(key)
             faults.append(f"partition {a} <-> {b} ({mode})")
         faults.extend(f"rule: {rule.description}" for rule in self.rules)
-        for connection in self.stack.connections.values():
+        for open_connection in self.stack.connections.values():
             for direction in DIRECTIONS:
-                link = connection.link(direction)
+                link = open_connection.link(direction)
                 held = link.held()
                 if held:
                     faults.append(
-                        f"#{connection.id} {direction} held by "
+                        f"#{open_connection.id} {direction} held by "
                         f"{', '.join(sorted(held))} "
                         f"({link.in_flight()} bytes waiting)"
                     )

@@ -106,8 +106,9 @@ class _Resolution:
 @implementer(IHostnameResolver)
 class HostMapResolver:
     """
-    Resolve names with a L{HostMap} (IPv4 literals resolve to themselves).  C{resolutionBegan} is called at once; the address (if
-    any) and C{resolutionComplete} follow in a later step.  An unknown name
+    Resolve names with a L{HostMap} (IPv4 literals resolve to themselves).
+    C{resolutionBegan} is called at once; the address (if any) and
+    C{resolutionComplete} follow in a later step.  An unknown name
     completes with no address, which L{HostnameEndpoint} reports as
     L{DNSLookupError}.
     """

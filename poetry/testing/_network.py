@@ -38,9 +38,9 @@ from twisted.internet.protocol import ClientFactory
 from twisted.internet.task import Cooperator
 from zope.interface import implementer
 
-from poetry.testing._core import ReactorCore
 from poetry.testing._conditions import PLAIN, LinkConditions, directions_of
 from poetry.testing._connect import Connector, TCPStack
+from poetry.testing._core import ReactorCore
 from poetry.testing._errors import Unclean
 from poetry.testing._faults import Address, FaultPlan, Faults, LinkControl
 from poetry.testing._names import HostMap, HostMapResolver
@@ -496,8 +496,8 @@ class MemoryNetwork(ReactorCore):
                 lines.append(f"  #{connection_id} to {host}:{port} ({name})")
         if tcp.listeners:
             lines.append(f"Listening ports ({len(tcp.listeners)}):")
-            for (host, number), (port, _) in tcp.listeners.items():
-                lines.append(f"  {host}:{number} ({type(port.factory).__name__})")
+            for (host, number), (listening, _) in tcp.listeners.items():
+                lines.append(f"  {host}:{number} ({type(listening.factory).__name__})")
         else:
             lines.append("Listening ports: none")
         lines.append(self._describe_timers())

@@ -32,7 +32,7 @@ from poetry.testing._conditions import (
     LinkConditions,
     directions_of,
 )
-from poetry.testing._faults import DROP, HOLD
+from poetry.testing._faults import DROP, HOLD, FaultableNetwork
 from poetry.testing._network import MemoryNetwork
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ class PlannedFault:
     it does, through C{net.faults}.
     """
 
-    def install(self, net: MemoryNetwork, resolve: Resolve) -> None:
+    def install(self, net: FaultableNetwork, resolve: Resolve) -> None:
         """
         Schedule this fault on C{net}.
 
@@ -140,7 +140,7 @@ class Refuse(PlannedFault):
     at: float = attrs.field(default=0.0, validator=_time)
     duration: float = attrs.field(default=0.0, validator=_time)
 
-    def install(self, net: MemoryNetwork, resolve: Resolve) -> None:
+    def install(self, net: FaultableNetwork, resolve: Resolve) -> None:
         def fire() -> None:
             address = resolve(self.target)
             if address is not None:
@@ -161,7 +161,7 @@ class Hang(PlannedFault):
     at: float = attrs.field(default=0.0, validator=_time)
     duration: float = attrs.field(default=0.0, validator=_time)
 
-    def install(self, net: MemoryNetwork, resolve: Resolve) -> None:
+    def install(self, net: FaultableNetwork, resolve: Resolve) -> None:
         def fire() -> None:
             address = resolve(self.target)
             if address is not None:
@@ -184,7 +184,7 @@ class Stall(PlannedFault):
     duration: float = attrs.field(default=0.0, validator=_time)
     direction: str | None = attrs.field(default=None, validator=_direction)
 
-    def install(self, net: MemoryNetwork, resolve: Resolve) -> None:
+    def install(self, net: FaultableNetwork, resolve: Resolve) -> None:
         def fire() -> None:
             address = resolve(self.target)
             if address is not None:
@@ -203,7 +203,7 @@ class Reset(PlannedFault):
     target: Target = attrs.field(validator=_target)
     at: float = attrs.field(default=0.0, validator=_time)
 
-    def install(self, net: MemoryNetwork, resolve: Resolve) -> None:
+    def install(self, net: FaultableNetwork, resolve: Resolve) -> None:
         def fire() -> None:
             address = resolve(self.target)
             if address is not None:
@@ -225,7 +225,7 @@ class ResetAfter(PlannedFault):
     after_bytes: int = attrs.field(default=0, validator=_count)
     direction: str = attrs.field(default=SERVER_TO_CLIENT, validator=_one_direction)
 
-    def install(self, net: MemoryNetwork, resolve: Resolve) -> None:
+    def install(self, net: FaultableNetwork, resolve: Resolve) -> None:
         def arm() -> None:
             address = resolve(self.target)
             if address is not None:
@@ -252,7 +252,7 @@ class Abort(PlannedFault):
         default="client", validator=attrs.validators.in_(("client", "server"))
     )
 
-    def install(self, net: MemoryNetwork, resolve: Resolve) -> None:
+    def install(self, net: FaultableNetwork, resolve: Resolve) -> None:
         def fire() -> None:
             address = resolve(self.target)
             if address is not None:
@@ -276,7 +276,7 @@ class Partition(PlannedFault):
         default=HOLD, validator=attrs.validators.in_((HOLD, DROP))
     )
 
-    def install(self, net: MemoryNetwork, resolve: Resolve) -> None:
+    def install(self, net: FaultableNetwork, resolve: Resolve) -> None:
         def fire() -> None:
             net.faults.partition(self.host_a, self.host_b, in_flight=self.in_flight)
             net.faults.after(self.duration).heal(self.host_a, self.host_b)
@@ -292,7 +292,7 @@ def _faults(values: Iterable[PlannedFault]) -> tuple[PlannedFault, ...]:
     return faults
 
 
-def _listening_address(net: MemoryNetwork, index: int) -> tuple[str, int] | None:
+def _listening_address(net: FaultableNetwork, index: int) -> tuple[str, int] | None:
     ports = net.listening_ports()
     if not ports:
         return None
@@ -319,7 +319,7 @@ class FaultSchedule:
 
     faults: tuple[PlannedFault, ...] = attrs.field(default=(), converter=_faults)
 
-    def install(self, net: MemoryNetwork) -> None:
+    def install(self, net: FaultableNetwork) -> None:
         """
         Schedule every fault on C{net}.
         """

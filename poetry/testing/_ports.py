@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import errno
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
@@ -265,7 +265,7 @@ class ListeningSocket:
         return queued
 
 
-class Stack:
+class Stack(Protocol):
     """
     What a listening port needs of the network: its port table, where to
     resolve its interface, and where to register a listening socket.

@@ -454,10 +454,7 @@ class Socket:
         assert peer is not None
         sq = self._sq
         while sq:
-            if link is None:
-                room = peer.receive_buffer - peer.rq_len
-            else:
-                room = link.room()
+            room = peer.receive_buffer - peer.rq_len if link is None else link.room()
             if room <= 0:
                 return
             first = sq[0]

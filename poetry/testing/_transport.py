@@ -39,6 +39,7 @@ from __future__ import annotations
 import errno
 import socket as _stdlib_socket
 from collections.abc import Iterable
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from twisted.internet.address import IPv4Address
@@ -59,14 +60,14 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from poetry.testing._socket import EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, Socket
+from poetry.testing._socket import EPOLLHUP, EPOLLIN, EPOLLOUT, Socket
 
 if TYPE_CHECKING:
     from poetry.testing._clock import Scheduler
 
 __all__ = [
-    "DEFAULT_HIGH_WATER",
     "BUFFER_SIZE",
+    "DEFAULT_HIGH_WATER",
     "SEND_LIMIT",
     "ConnectionRecord",
     "MemoryTransport",
@@ -609,11 +610,14 @@ class MemoryTransport:
         """
         As C{abstract.FileDescriptor._maybePauseProducer}.
         """
-        if self.producer is not None and self.streamingProducer:
-            if len(self.dataBuffer) + self._tempDataLen > self.bufferSize:
-                self.producerPaused = True
-                self._trace_producer("pause-producer")
-                cast(IPushProducer, self.producer).pauseProducing()
+        if (
+            self.producer is not None
+            and self.streamingProducer
+            and len(self.dataBuffer) + self._tempDataLen > self.bufferSize
+        ):
+            self.producerPaused = True
+            self._trace_producer("pause-producer")
+            cast(IPushProducer, self.producer).pauseProducing()
 
     def writeSequence(self, data: Iterable[bytes]) -> None:
         """
@@ -671,10 +675,8 @@ class MemoryTransport:
         As C{tcp.Connection._closeWriteConnection}: C{shutdown(SHUT_WR)},
         then C{writeConnectionLost} for a half-closeable protocol.
         """
-        try:
+        with suppress(OSError):
             self.socket.shutdown_write()
-        except OSError:
-            pass
         half = self.protocol
         if IHalfCloseableProtocol.providedBy(half):
             try:
@@ -684,6 +686,13 @@ class MemoryTransport:
                 self._log_callback_error(failure)
                 self.connectionLost(failure)
         return None
+
+    def writeConnectionLost(self, reason: Failure) -> None:
+        """
+        As C{abstract.FileDescriptor.writeConnectionLost} (which the reactor
+        never calls): C{connectionLost(reason)}.
+        """
+        self.connectionLost(reason)
 
     def readConnectionLost(self, reason: Failure) -> None:
         """
@@ -734,10 +743,8 @@ class MemoryTransport:
         kind = reason.type
         orderly = kind is None or not issubclass(kind, ConnectionAborted)
         if orderly:
-            try:
+            with suppress(OSError):
                 sock.shutdown_write()
-            except OSError:
-                pass
             sock.close()
         else:
             sock.close(linger_zero=True)
@@ -906,7 +913,7 @@ class MemoryTransport:
     def _protocol_prefix(self) -> str:
         protocol = self._named
         if ILoggingContext.providedBy(protocol):
-            return str(protocol.logPrefix())  # type: ignore[union-attr]
+            return str(protocol.logPrefix())
         return type(protocol).__name__
 
 

@@ -106,7 +106,8 @@ def _record(reactor: Any, scenarios: list[Scenario], repeat: int) -> Deferred[No
             memory = runOnMemory(scenario)
             status = "memory ok" if memory in distinct else "MEMORY DIFFERS"
             print(
-                f"{scenario.family:>12} {scenario.name}: {len(distinct)} outcome(s); {status}"
+                f"{scenario.family:>12} {scenario.name}: "
+                f"{len(distinct)} outcome(s); {status}"
             )
         if problems:
             raise SystemExit(1)

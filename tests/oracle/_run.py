@@ -126,7 +126,7 @@ def runOnMemory(scenario: Scenario, seed: int = MEMORY_SEED) -> Outcome:
             continue
         except HarnessError as e:
             world.stopLogCapture()
-            return tuple(world.events) + (("harness", type(e).__name__),)
+            return (*world.events, ("harness", type(e).__name__))
         try:
             net.assert_clean()
         except Unclean:

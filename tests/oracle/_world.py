@@ -51,9 +51,9 @@ __all__ = [
     "Explosion",
     "Hook",
     "Peer",
-    "Stuck",
     "PullProducer",
     "PushProducer",
+    "Stuck",
     "World",
 ]
 
@@ -84,6 +84,10 @@ def _type_name(reason: Failure | BaseException | None) -> str:
     if isinstance(reason, Failure):
         return reason.type.__name__ if reason.type is not None else "?"
     return type(reason).__name__
+
+
+# The default of connectionLost's reason (never used: the transport gives one).
+_NO_REASON = Failure(Exception("no reason given"))
 
 
 class Peer(Protocol):
@@ -131,7 +135,7 @@ class Peer(Protocol):
         if self._data is not None:
             self._data(self, data)
 
-    def connectionLost(self, reason: Failure = Failure(Exception())) -> None:
+    def connectionLost(self, reason: Failure = _NO_REASON) -> None:
         self.reason = reason
         self.isLost = True
         self.world.record(self.name, "lost", _type_name(reason))
