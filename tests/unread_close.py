@@ -60,7 +60,7 @@ class PoemAfterUnreadFactory(ServerFactory[_PoemAfterUnread]):
         self.clock = clock
         self.delay = delay
 
-    def buildProtocol(self, addr: IAddress) -> _PoemAfterUnread:
+    def buildProtocol(self, addr: IAddress | None) -> _PoemAfterUnread:
         return _PoemAfterUnread(self.poem, self.clock, self.delay)
 
 

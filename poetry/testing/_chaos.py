@@ -141,11 +141,7 @@ class _ChaosAgent:
         random = net.random
         faults = net.faults
         chaos = self.chaos
-        connections = [
-            (client, server)
-            for client, server in net.open_connections()
-            if server is not None
-        ]
+        connections = net.open_connections()
         listening: list[tuple[str, int]] = []
         for port in net.listening_ports():
             bound = port.getHost()

@@ -456,15 +456,17 @@ class MemoryNetwork(ReactorCore):
         """
         return format_events(self.trace)
 
-    def open_connections(self) -> list[tuple[MemoryTransport, MemoryTransport | None]]:
+    def open_connections(self) -> list[tuple[MemoryTransport, MemoryTransport]]:
         """
         The C{(client, server)} transports of every connection that is not
-        closed on both ends, oldest first; the server transport is L{None}
-        while the connection waits to be accepted.
+        closed on both ends, oldest first.  A connection still waiting in a
+        listening port's accept queue has no server transport yet and is not
+        listed (L{describe} shows it).
         """
         return [
             (connection.client, connection.server)
             for connection in self._tcp.connections.values()
+            if connection.server is not None
         ]
 
     def listening_ports(self) -> list[IListeningPort]:

@@ -209,15 +209,14 @@ class TraceSnapshot:
         for transport in transports:
             streams[(transport.connection_id, transport.side)] = transport
         for client, server in net.open_connections():
-            ends = [client] if server is None else [client, server]
-            for end in ends:
+            for end in (client, server):
                 streams[(end.connection_id, end.side)] = end
-            for end in ends:
+            for end in (client, server):
                 # The other end's peer address is this end's address; a
                 # transport whose connection was lost has no protocol.
                 other = server if end is client else client
                 protocol = getattr(end, "protocol", None)
-                if other is None or protocol is None:
+                if protocol is None:
                     continue
                 address = _address(other.getPeer())
                 if address is not None:

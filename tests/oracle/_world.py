@@ -694,7 +694,8 @@ class World:
         """
         self.stopped.append(port)
         try:
-            result = port.stopListening()
+            # IListeningPort says None; both reactors return a Deferred.
+            result: Any = port.stopListening()
         except Exception as e:
             self.record("stopListening", "raised", type(e).__name__)
             return None
