@@ -433,7 +433,7 @@ class TCPStack:
         if destination == ANY:
             destination = _LOCALHOST
         if not sock.bound:
-            local_host = sock.local[0] or destination
+            local_host = sock.local[0] or _source_address(destination)
             try:
                 number = self.ports.bind_client(local_host, sock.local[1])
             except OSError as e:
@@ -986,6 +986,18 @@ class Connector(tcp.Connector):
 
     def __repr__(self) -> str:
         return f"<MemoryNetwork connector to {self.host}:{self.port} {self.state}>"
+
+
+def _source_address(destination: str) -> str:
+    """
+    The address a client socket that was not bound gets for C{destination},
+    as Linux's routes give it: C{127.0.0.1} for the loopback network
+    (C{local 127.0.0.0/8 ... src 127.0.0.1}), else the destination itself
+    (a host's own address).
+    """
+    if destination.startswith("127."):
+        return _LOCALHOST
+    return destination
 
 
 def _time_out(transport: ClientTransport) -> None:

@@ -151,3 +151,24 @@ async def writeToFullyClosedPeer(w: World) -> None:
     w.note("after first write")
     w.peer("c1").tcp.write(b"anyone at all?")
     await w.when("c1", "lost")
+
+
+@scenario
+async def connectToAnotherLoopbackAddress(w: World) -> None:
+    """
+    A client connecting to a listener on 127.0.0.5 gets 127.0.0.1 as its own
+    address (Linux's route for 127.0.0.0/8 has source 127.0.0.1), which is
+    what the server sees as its peer.
+    """
+    port = w.listen(interface="127.0.0.5")
+
+    def made(p: Peer) -> None:
+        w.note("client host", w.addressName(p.tcp.getHost()))
+        w.note("client peer", w.addressName(p.tcp.getPeer()))
+
+    w.connect(port, host="127.0.0.5", made=made)
+    await w.when("c1", "made")
+    await w.when("s1", "made")
+    server = w.peer("s1")
+    w.note("server host", w.addressName(server.tcp.getHost()))
+    w.note("server peer", w.addressName(server.tcp.getPeer()))
