@@ -966,7 +966,7 @@ class Faults(_FaultActions[None]):
     Each method injects its fault now; C{at(t)}, C{after(dt)} and
     C{after_bytes(...)} return the same methods, run later.  Every fault is
     recorded in the trace as a C{fault} event.  Targets are described in
-    L{poetry.testing._faults}.
+    L{poetry.testing._faults}.  For example::
 
         net.faults.refuse(("127.0.0.1", port))
         net.faults.at(5.0).partition("10.0.0.1", "10.0.0.2")

@@ -3,7 +3,7 @@ Fault schedules and network configurations as plain values.
 
 They are what the Hypothesis strategies of L{poetry.testing.strategies}
 generate, and what a falsifying example prints: paste one into a regression
-test -- it needs no Hypothesis.
+test -- it needs no Hypothesis::
 
     plan = FaultSchedule((ResetAfter(0, after_bytes=7, direction=SERVER_TO_CLIENT),))
     net = MemoryNetwork(1234, faults=plan)

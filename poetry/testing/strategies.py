@@ -9,7 +9,7 @@ Every strategy shrinks toward the plain network -- no faults, whole writes,
 zero latency, unlimited bandwidth -- so a failure is reported as the least
 departure from it that still fails: C{SplitAt(offsets=(1,))} rather than
 C{RandomSizes(low=2, high=5)}, one fault rather than three, a latency of
-C{0.0} unless latency matters.
+C{0.0} unless latency matters.  For example::
 
     @seeded
     @given(conditions=link_conditions())
