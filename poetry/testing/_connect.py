@@ -782,6 +782,11 @@ class ClientTransport(MemoryTransport):
             del self.socket
         self._stack.closed_attempt(self)
         self._stack.release(self._sock)
+        record = self._record
+        if record is not None:
+            # The kernel had established the connection (the attempt failed
+            # after the handshake): this end of it is gone.
+            record.side_lost(self)
         failure = err if isinstance(err, Failure) else Failure(err)
         loop = self._loop
         loop._trace.extend(
