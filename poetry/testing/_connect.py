@@ -520,7 +520,7 @@ class TCPStack:
         client.remote = (host, number)
         client.peer = server
         server.peer = client
-        client.peer_set = True
+        client.peer_set = server.peer_set = True
         policy = self.policy
         up: LinkConditions | None = None
         down: LinkConditions | None = None
