@@ -635,6 +635,8 @@ class ClientTransport(MemoryTransport):
         connection_id = stack.new_id()
         sock = stack.new_socket(connection_id)
         super().__init__(loop, sock, "client", None)
+        # An attempt from connectTCP on (startedConnecting was called).
+        stack.attempts[connection_id] = self
         self.connector = connector
         self.__dict__["reactor"] = reactor
         self.addr = (host, port)
