@@ -8,6 +8,7 @@ again after end-of-file.
 from __future__ import annotations
 
 from twisted.internet.error import CannotListenError
+from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 
 from tests.oracle._registry import scenario
@@ -35,7 +36,7 @@ class _CountingPeer(Peer):
     def dataReceived(self, data: bytes) -> None:
         self.received += data
 
-    def connectionLost(self, reason: Failure = Failure(Exception())) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.world.record(self.name, "received", len(self.received))
         super().connectionLost(reason)
 
@@ -237,7 +238,7 @@ async def pullProducerResumedWhenBufferEmpties(w: World) -> None:
 
 
 @scenario
-async def clientBuildProtocolRaises(w: World) -> None:
+async def failingClientBuildProtocolClosesTheAcceptedEnd(w: World) -> None:
     """
     A client factory whose buildProtocol raises: the error is logged, the
     factory gets clientConnectionFailed (ConnectError), and the server's
