@@ -345,3 +345,24 @@ async def pausedIdleSideNotLostWhenPeerAborts(w: World) -> None:
     w.note("client lost while paused", client.isLost)
     client.tcp.resumeProducing()
     await w.when("c1", "lost")
+
+
+@scenario
+async def loseConnectionAfterAbortOfAHalfClosedTransport(w: World) -> None:
+    """
+    The server half-closes; once that is done it calls abortConnection and
+    then loseConnection in the same turn: with its write side already shut,
+    loseConnection closes at once, inside the call, with ConnectionDone
+    (the abort's later ConnectionAborted finds the connection gone); the
+    client reads the FIN and sees ConnectionDone.
+    """
+    port = w.listen(made=lambda p: p.tcp.loseWriteConnection())
+    w.connect(port)
+    await w.when("c1", "made")
+    await w.settle()
+    server = w.peer("s1")
+    server.tcp.abortConnection()
+    server.tcp.loseConnection()
+    w.note("server lost inside loseConnection", server.isLost)
+    await w.when("c1", "lost")
+    await w.settle()
