@@ -7,6 +7,8 @@ again after end-of-file.
 
 from __future__ import annotations
 
+from typing import Protocol, cast
+
 from twisted.internet.error import CannotListenError
 from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
@@ -25,6 +27,27 @@ def _noteChunks(w: World, name: str) -> object:
         w.note(f"{name} chunk", len(data))
 
     return data
+
+
+class _Producing(Protocol):
+    """
+    What a TCP transport also is: a consumer and a push producer.
+    """
+
+    def pauseProducing(self) -> None: ...
+
+    def resumeProducing(self) -> None: ...
+
+    def registerProducer(self, producer: object, streaming: bool) -> None: ...
+
+    def unregisterProducer(self) -> None: ...
+
+
+def _producing(p: Peer) -> _Producing:
+    """
+    C{p}'s transport as a consumer and producer.
+    """
+    return cast(_Producing, p.transport)
 
 
 class _CountingPeer(Peer):
@@ -152,11 +175,11 @@ async def pausedReaderHearsNothingUntilResumed(w: World) -> None:
         p.tcp.loseConnection()
 
     port = w.listen(made=serverMade)
-    w.connect(port, made=lambda p: p.tcp.pauseProducing())
+    w.connect(port, made=lambda p: _producing(p).pauseProducing())
     await w.when("s1", "lost")
     await w.settle()
     w.note("client heard", [e[1] for e in w.events if e[0] == "c1"])
-    w.peer("c1").tcp.resumeProducing()
+    _producing(w.peer("c1")).resumeProducing()
     await w.when("c1", "lost")
 
 
@@ -169,22 +192,22 @@ async def streamingProducerPausedAboveBufferSize(w: World) -> None:
     read (the kernel's queues take it).
     """
     port = w.listen()
-    w.connect(port, build=_counting(w, made=lambda p: p.tcp.pauseProducing()))
+    w.connect(port, build=_counting(w, made=lambda p: _producing(p).pauseProducing()))
     await w.when("c1", "made")
     await w.when("s1", "made")
     server = w.peer("s1")
     producer = PushProducer(w)
-    server.tcp.registerProducer(producer, True)
+    _producing(server).registerProducer(producer, True)
     server.tcp.write(b"x" * 65536)
     w.note("after 64 KiB")
     server.tcp.write(b"y")
     w.note("after one more byte")
     await w.when("prod", "resume")
     w.note("client heard", [e[1] for e in w.events if e[0] == "c1"])
-    server.tcp.unregisterProducer()
+    _producing(server).unregisterProducer()
     server.tcp.loseConnection()
     await w.when("s1", "lost")
-    w.peer("c1").tcp.resumeProducing()
+    _producing(w.peer("c1")).resumeProducing()
     await w.when("c1", "lost")
 
 
@@ -200,13 +223,13 @@ async def pausedStreamingProducerHoldsTheClose(w: World) -> None:
     await w.when("s1", "made")
     server = w.peer("s1")
     producer = PushProducer(w)
-    server.tcp.registerProducer(producer, True)
+    _producing(server).registerProducer(producer, True)
     server.tcp.write(b"z" * 65537)
     server.tcp.loseConnection()
     await w.when("prod", "resume")
     await w.settle()
     w.note("server lost before unregistering", server.isLost)
-    server.tcp.unregisterProducer()
+    _producing(server).unregisterProducer()
     await w.when("s1", "lost")
     await w.when("c1", "lost")
 
@@ -224,14 +247,14 @@ async def pullProducerResumedWhenBufferEmpties(w: World) -> None:
         if chunks:
             server.tcp.write(chunks.pop(0))
         else:
-            server.tcp.unregisterProducer()
+            _producing(server).unregisterProducer()
             w.note("unregistered")
 
     port = w.listen()
     w.connect(port, data=_noteChunks(w, "c1"))
     await w.when("s1", "made")
     server = w.peer("s1")
-    server.tcp.registerProducer(PullProducer(w, onResume=resume), False)
+    _producing(server).registerProducer(PullProducer(w, onResume=resume), False)
     server.tcp.loseConnection()
     await w.when("c1", "lost")
     await w.when("s1", "lost")
@@ -301,7 +324,7 @@ async def resumeAfterReadConnectionLost(w: World) -> None:
     w.connect(port, halfClose=True)
     await w.when("c1", "readLost")
     await w.when("s1", "lost")
-    w.peer("c1").tcp.resumeProducing()
+    _producing(w.peer("c1")).resumeProducing()
     await w.settle()
     w.peer("c1").tcp.loseConnection()
     await w.when("c1", "lost")
@@ -319,7 +342,7 @@ async def pausedWriterLostWhenPeerAborts(w: World) -> None:
     await w.when("c1", "made")
     await w.when("s1", "made")
     client = w.peer("c1")
-    client.tcp.pauseProducing()
+    _producing(client).pauseProducing()
     w.peer("s1").tcp.abortConnection()
     await w.when("s1", "lost")
     client.tcp.write(b"anyone?")
@@ -338,12 +361,12 @@ async def pausedIdleSideNotLostWhenPeerAborts(w: World) -> None:
     await w.when("c1", "made")
     await w.when("s1", "made")
     client = w.peer("c1")
-    client.tcp.pauseProducing()
+    _producing(client).pauseProducing()
     w.peer("s1").tcp.abortConnection()
     await w.when("s1", "lost")
     await w.settle()
     w.note("client lost while paused", client.isLost)
-    client.tcp.resumeProducing()
+    _producing(client).resumeProducing()
     await w.when("c1", "lost")
 
 
