@@ -99,6 +99,9 @@ class ListenTests(MemoryNetworkTestCase):
         listener on it or on C{0.0.0.0}); counters are kept per address, so
         a port taken on another address does not matter.
         """
+        # A host of this network: a socket binds only to a local address.
+        self.net.add_host("one.example", "10.0.0.1")
+        self.net.add_host("two.example", "10.0.0.2")
         taken = self.net.listenTCP(32768, ServerFactory(), interface="10.0.0.1")
         wildcard = self.net.listenTCP(32769, ServerFactory())
         allocated = self.net.listenTCP(0, ServerFactory(), interface="10.0.0.1")
@@ -135,6 +138,9 @@ class ListenTests(MemoryNetworkTestCase):
         one, or either is C{0.0.0.0}) raises L{CannotListenError} naming the
         interface and port; other interfaces may share the port number.
         """
+        # A host of this network: a socket binds only to a local address.
+        self.net.add_host("one.example", "10.0.0.1")
+        self.net.add_host("nine.example", "10.9.9.9")
         port = self.net.listenTCP(8000, ServerFactory(), interface="127.0.0.1")
         self.addCleanup(port.stopListening)
         for interface in ("127.0.0.1", "", "0.0.0.0"):
@@ -259,6 +265,8 @@ class ConnectTests(MemoryNetworkTestCase):
         """
         A port bound to one address refuses connections to another.
         """
+        # A host of this network: a socket binds only to a local address.
+        self.net.add_host("one.example", "10.0.0.1")
         number = self.listen(RecordingServerFactory(), "10.0.0.1")
         client_factory = RecordingClientFactory()
         self.net.connectTCP("127.0.0.1", number, client_factory)

@@ -673,6 +673,9 @@ class PartitionTests(FaultTestCase):
         """
         from twisted.internet.tcp import makeBinding
 
+        # A host of this network: a socket binds only to a local address.
+
+        self.net.add_host("client.example", "10.0.0.1")
         _, port = self.listen("10.0.0.2")
         self.net.faults.partition("10.0.0.1", "10.0.0.2")
         factories = []
