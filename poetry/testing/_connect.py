@@ -570,7 +570,7 @@ class TCPStack:
         client.remote = (host, number)
         client.peer = server
         server.peer = client
-        client.peer_set = True
+        client.peer_set = server.peer_set = True
         policy = self.policy
         up: LinkConditions | None = None
         down: LinkConditions | None = None
@@ -700,6 +700,8 @@ class ClientTransport(MemoryTransport):
         connection_id = stack.new_id()
         sock = stack.new_socket(connection_id)
         super().__init__(loop, sock, "client", None)
+        # An attempt from connectTCP on (startedConnecting was called).
+        stack.attempts[connection_id] = self
         self.connector = connector
         self.__dict__["reactor"] = reactor
         self.addr = (host, port)

@@ -340,6 +340,8 @@ class LinkControl:
         """
         stack = self.stack
         if isinstance(target, MemoryTransport):
+            if target._loop is not self.loop:
+                raise ValueError(f"{target!r} belongs to another network")
             connection = stack.connections.get(target.connection_id)
             if connection is not None and target not in (
                 connection.client,

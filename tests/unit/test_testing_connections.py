@@ -95,25 +95,40 @@ class ListenTests(MemoryNetworkTestCase):
 
     def test_portZeroSkipsTakenPorts(self) -> None:
         """
-        Port 0 never hands out a port already listened on.
+        Port 0 never hands out a port already taken on that address (by a
+        listener on it or on C{0.0.0.0}); counters are kept per address, so
+        a port taken on another address does not matter.
         """
+        # A host of this network: a socket binds only to a local address.
+        self.net.add_host("one.example", "10.0.0.1")
+        self.net.add_host("two.example", "10.0.0.2")
         taken = self.net.listenTCP(32768, ServerFactory(), interface="10.0.0.1")
-        allocated = self.net.listenTCP(0, ServerFactory(), interface="10.0.0.2")
-        self.addCleanup(taken.stopListening)
-        self.addCleanup(allocated.stopListening)
-        self.assertEqual(port_of(allocated), 32769)
+        wildcard = self.net.listenTCP(32769, ServerFactory())
+        allocated = self.net.listenTCP(0, ServerFactory(), interface="10.0.0.1")
+        elsewhere = self.net.listenTCP(0, ServerFactory(), interface="10.0.0.2")
+        for port in (taken, wildcard, allocated, elsewhere):
+            self.addCleanup(port.stopListening)
+        self.assertEqual(port_of(allocated), 32770)
+        self.assertEqual(port_of(elsewhere), 32768)
 
     def test_listenStartsAndStopListeningStopsFactory(self) -> None:
         """
-        C{listenTCP} calls C{doStart}; C{stopListening} calls C{doStop} and
-        returns a L{Deferred} that has fired; a second call is harmless.
+        C{listenTCP} calls C{doStart}; C{stopListening} returns a
+        L{Deferred} fired in the next iteration, when the port closes and
+        C{doStop} is called; a call once it has stopped returns L{None}
+        (oracle: C{stopListeningTwice}).
         """
         factory = RecordingServerFactory()
         port = self.net.listenTCP(0, factory)
         self.assertEqual(factory.events, [("doStart", None)])
-        self.assertIsNone(self.successResultOf(cast(Any, port.stopListening())))
+        stopped = cast(Any, port.stopListening())
+        self.assertNoResult(stopped)
+        self.assertEqual(factory.events, [("doStart", None)])
+        self.assertEqual(self.net.listening_ports(), [port])
+        self.net.advance(0)
+        self.assertIsNone(self.successResultOf(stopped))
         self.assertEqual(factory.events, [("doStart", None), ("doStop", None)])
-        self.assertIsNone(self.successResultOf(cast(Any, port.stopListening())))
+        self.assertIsNone(port.stopListening())
         self.assertEqual(len(factory.events), 2)
         self.assertEqual(self.net.listening_ports(), [])
 
@@ -123,6 +138,9 @@ class ListenTests(MemoryNetworkTestCase):
         one, or either is C{0.0.0.0}) raises L{CannotListenError} naming the
         interface and port; other interfaces may share the port number.
         """
+        # A host of this network: a socket binds only to a local address.
+        self.net.add_host("one.example", "10.0.0.1")
+        self.net.add_host("nine.example", "10.9.9.9")
         port = self.net.listenTCP(8000, ServerFactory(), interface="127.0.0.1")
         self.addCleanup(port.stopListening)
         for interface in ("127.0.0.1", "", "0.0.0.0"):
@@ -149,14 +167,19 @@ class ListenTests(MemoryNetworkTestCase):
 
     def test_portReusableAfterStopListening(self) -> None:
         """
-        Once a port stopped listening its address can be bound again, and the
-        old port object can start listening again when the address is free.
+        Once a port has stopped listening (an iteration after
+        C{stopListening}) its address can be bound again -- not before
+        (oracle: C{listenAgainRightAfterStopListening}) -- and the old port
+        object can start listening again when the address is free.
         """
         port = self.net.listenTCP(8000, ServerFactory())
         port.stopListening()
+        self.assertRaises(CannotListenError, self.net.listenTCP, 8000, ServerFactory())
+        self.net.advance(0)
         again = self.net.listenTCP(8000, ServerFactory())
         self.assertRaises(CannotListenError, port.startListening)
         again.stopListening()
+        self.net.advance(0)
         port.startListening()
         self.assertEqual(self.net.listening_ports(), [port])
         port.stopListening()
@@ -242,6 +265,8 @@ class ConnectTests(MemoryNetworkTestCase):
         """
         A port bound to one address refuses connections to another.
         """
+        # A host of this network: a socket binds only to a local address.
+        self.net.add_host("one.example", "10.0.0.1")
         number = self.listen(RecordingServerFactory(), "10.0.0.1")
         client_factory = RecordingClientFactory()
         self.net.connectTCP("127.0.0.1", number, client_factory)
@@ -424,7 +449,9 @@ class ConnectTests(MemoryNetworkTestCase):
         A server factory whose C{buildProtocol} raises: the error is logged
         and the client sees the connection closed; a client factory whose
         C{buildProtocol} raises: logged, C{clientConnectionFailed} with
-        L{ConnectError}, and the server's connection is closed.
+        L{ConnectError}, and the server's connection is closed (oracle:
+        C{failingClientBuildProtocolClosesTheAcceptedEnd}); nothing is left
+        open.
         """
 
         def explode() -> Recorder:

@@ -132,7 +132,7 @@ class ErrorsNameTheSeedTests(SynchronousTestCase):
         message = str(error)
         self.assertIn("Open connections (1):", message)
         self.assertIn("client -> server: 7 bytes unread", message)
-        self.assertIn("server: connected, reading paused", message)
+        self.assertIn("server: connected, not reading", message)
         self.assertIn("Listening ports (1):", message)
         self.assertIn("127.0.0.1:32768 (RecordingServerFactory)", message)
         self.assertIn("Pending timers: none", message)
@@ -169,7 +169,9 @@ class ErrorsNameTheSeedTests(SynchronousTestCase):
 
     def test_unclean(self) -> None:
         """
-        L{Unclean} lists what is left.
+        L{Unclean} lists what is left: a connection attempt from
+        C{connectTCP} on, and its timers (the connect step and the
+        connector's timeout, as on the real reactor).
         """
         net = self.network()
         pair = connect_pair(net)
@@ -181,8 +183,10 @@ class ErrorsNameTheSeedTests(SynchronousTestCase):
         self.assertIn("Connection attempts in progress (1):", message)
         self.assertIn("#2 to 127.0.0.1:1", message)
         self.assertIn("Listening ports (1):", message)
-        self.assertIn("Pending timers (1):", message)
+        self.assertIn("Pending timers (3):", message)
+        self.assertIn("at t=0.0: ClientTransport.resolveAddress", message)
         self.assertIn("at t=5.0: ", message)
+        self.assertIn("at t=30.0: ", message)
         self.check(error, net)
         pair.client.tcp.loseConnection()
         pair.port.stopListening()
@@ -213,7 +217,11 @@ class TraceTests(SynchronousTestCase):
 
     def test_traceOfAPoem(self) -> None:
         """
-        A poem served and fetched leaves exactly these events, in order.
+        A poem served and fetched leaves exactly these events, in order: the
+        connect step runs as a timer, the server's write is buffered and
+        handed to the kernel (C{flush}) in its next dispatch, then its close
+        sends a C{FIN}; the client reads the poem and end-of-file; the port
+        closes an iteration after C{stopListening} (a timer too).
         """
         net = MemoryNetwork(8)
         port = net.listenTCP(
@@ -223,36 +231,49 @@ class TraceTests(SynchronousTestCase):
             net.run_until(get_poetry(net, "127.0.0.1", 32768)), b"a short poem"
         )
         port.stopListening()
+        net.run()
         self.assertEqual(
             [(e.time, e.kind, e.connection, e.side, e.detail) for e in net.trace],
             [
                 (0.0, "listen", None, "", "127.0.0.1:32768"),
                 (0.0, "connect", 1, "client", "127.0.0.1:32768"),
+                (0.0, "timer", None, "", "ClientTransport.resolveAddress"),
                 (0.0, "accept", 1, "server", "127.0.0.1:32769 -> 127.0.0.1:32768"),
                 (0.0, "write", 1, "server", "12 bytes"),
                 (0.0, "close", 1, "server", ""),
-                (0.0, "deliver", 1, "client", "12 bytes"),
+                (0.0, "flush", 1, "server", "12 bytes"),
                 (0.0, "connection-lost", 1, "server", "ConnectionDone"),
+                (0.0, "fin", 1, "server", ""),
+                (0.0, "deliver", 1, "client", "12 bytes"),
                 (0.0, "eof", 1, "client", ""),
                 (0.0, "connection-lost", 1, "client", "ConnectionDone"),
+                (0.0, "fin", 1, "client", ""),
+                (0.0, "timer", None, "", "Deferred.callback"),
                 (0.0, "stop-listening", None, "", "127.0.0.1:32768"),
             ],
         )
+        net.assert_clean()
         self.assertIsInstance(net.trace[0], TraceEvent)
 
     def test_timersAndTimes(self) -> None:
         """
-        Fired timers are recorded with their time and a stable name; events
-        carry the virtual time at which they happened.
+        Fired timers are recorded with their time and a stable name (the
+        harness's own too: the connect step, the port's close); events carry
+        the virtual time at which they happened.
         """
         net = MemoryNetwork(8)
         port = net.listenTCP(0, SlowPoetryServerFactory(b"abcdef", net, 3, 2.0))
         net.run_until(get_poetry(net, "127.0.0.1", 32768))
         port.stopListening()
+        net.run()
         timers = [e for e in net.trace if e.kind == "timer"]
         self.assertEqual(
             [(e.time, e.detail) for e in timers],
-            [(2.0, "SlowPoetryServerProtocol._send_next_chunk")],
+            [
+                (0.0, "ClientTransport.resolveAddress"),
+                (2.0, "SlowPoetryServerProtocol._send_next_chunk"),
+                (2.0, "Deferred.callback"),
+            ],
         )
         delivered = [(e.time, e.detail) for e in net.trace if e.kind == "deliver"]
         self.assertEqual(delivered, [(0.0, "3 bytes"), (2.0, "3 bytes")])
@@ -375,7 +396,8 @@ class DeterminismTests(SynchronousTestCase):
             NondeterminismError, assert_deterministic, scenario, seed=3
         )
         self.assertEqual(runs, [0, 1])
-        self.assertEqual(error.index, 3)
+        # listen, connect, the connect step's timer, accept, then the write.
+        self.assertEqual(error.index, 4)
         self.assertIn("write            client 5 bytes, crc32", str(error))
 
     def test_lengthDifference(self) -> None:
@@ -414,6 +436,8 @@ class CleanTests(SynchronousTestCase):
         self.assertRaises(Unclean, net.assert_clean)
         call.cancel()
         port.stopListening()
+        self.assertRaises(Unclean, net.assert_clean)
+        net.advance(0)
         net.assert_clean()
 
     def test_halfOpenConnectionIsUnclean(self) -> None:
@@ -427,7 +451,8 @@ class CleanTests(SynchronousTestCase):
         pair.client.tcp.loseConnection()
         net.run()
         error = self.assertRaises(Unclean, net.assert_clean)
-        self.assertIn("client: closed; server: connected, reading paused", str(error))
+        self.assertIn("client: closed; server: connected, not reading", str(error))
+        self.assertIn("socket: established, FIN received", str(error))
         pair.server.tcp.resumeProducing()
         net.run()
         net.assert_clean()

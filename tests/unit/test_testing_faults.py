@@ -120,7 +120,8 @@ class RefuseTests(FaultTestCase):
         The client factory sees what the contract pins for a closed port --
         C{clientConnectionFailed(ConnectionRefusedError)} then C{doStop},
         later than C{connectTCP} -- and the listening factory never builds a
-        protocol; the trace shows the fault, the refusal and the failure.
+        protocol; the trace shows the fault, the connect step (a timer, as
+        the real reactor's C{callLater(0)}), the refusal and the failure.
         """
         server_factory, port = self.listen()
         self.net.faults.refuse(port)
@@ -139,6 +140,7 @@ class RefuseTests(FaultTestCase):
             [
                 ("fault", f"refuse connections to 127.0.0.1:{number}"),
                 ("connect", f"127.0.0.1:{number}"),
+                ("timer", "ClientTransport.resolveAddress"),
                 ("fault", f"connect to 127.0.0.1:{number} refused (refuse fault)"),
                 ("refuse", f"127.0.0.1:{number}"),
                 (
@@ -291,9 +293,10 @@ class ResetTests(FaultTestCase):
     def test_resetAfterBytes(self) -> None:
         """
         A reset after 5 bytes server-to-client: the client gets exactly the
-        first 5 bytes (the write that crosses the count is cut), then
-        L{ConnectionLost}; the server gets L{ConnectionLost} too; later bytes
-        are dropped; the trace shows the fault armed and fired.
+        first 5 bytes (the send that crosses the count -- the three writes
+        of one callback, sent together -- is cut there), then
+        L{ConnectionLost}; the server gets L{ConnectionLost} too; the rest
+        of the send is dropped; the trace shows the fault armed and fired.
         """
         pair = self.pair()
         self.net.faults.reset(
@@ -311,8 +314,7 @@ class ResetTests(FaultTestCase):
             [
                 ("fault", "reset armed: after 5 bytes server->client"),
                 ("fault", "reset at byte 5 of server->client"),
-                ("drop", "3 bytes"),
-                ("drop", "3 bytes"),
+                ("drop", "6 bytes"),
             ],
         )
 
@@ -350,12 +352,16 @@ class ResetTests(FaultTestCase):
 
     def test_resetNowDeliversWhatWasQueued(self) -> None:
         """
-        A reset without a count delivers the bytes queued before it, in both
-        directions, then resets both ends.
+        A reset without a count delivers the bytes already sent (handed to
+        the network in a step) before it, in both directions, then resets
+        both ends; bytes still in a writer's buffer when it happens never
+        reach the network.
         """
         pair = self.pair()
         pair.server.tcp.write(b"to client")
         pair.client.tcp.write(b"to server")
+        self.net.step()
+        pair.client.tcp.write(b"not sent yet")
         self.net.faults.reset(pair.server.tcp)
         pair.server.tcp.write(b"never")
         self.net.run()
@@ -421,7 +427,8 @@ class StallTests(FaultTestCase):
         """
         While one direction is stalled, nothing crosses it -- not even the
         close -- the other direction flows, and the connection stays open;
-        on resume the bytes and the close arrive, in order.
+        on resume the bytes (both writes, sent together) and the close
+        arrive, in order.
         """
         pair = self.pair()
         self.net.faults.stall(pair.client.tcp, SERVER_TO_CLIENT)
@@ -439,7 +446,7 @@ class StallTests(FaultTestCase):
         self.net.run()
         self.assertEqual(
             pair.client.events[1:],
-            [("data", b"held"), ("data", b" back"), ("lost", ConnectionDone)],
+            [("data", b"held back"), ("lost", ConnectionDone)],
         )
         self.assertEqual(
             [e[2] for e in faults(self.net)],
@@ -451,17 +458,18 @@ class StallTests(FaultTestCase):
                 for e in self.net.trace
                 if e.kind == "deliver" and e.side == "client"
             ],
-            [10.0, 10.0],
+            [10.0],
         )
 
     def test_whatArrivedBeforeTheStallIsStillRead(self) -> None:
         """
         A stall stops the link, not the reader: bytes that had reached the
-        receiving end before it (all earlier writes, without latency) are
-        still delivered; bytes written after it wait.
+        receiving end before it (sent in an earlier step, without latency)
+        are still delivered; bytes written after it wait.
         """
         pair = self.pair()
         pair.server.tcp.write(b"arrived")
+        self.net.step()
         self.net.faults.stall(pair.client.tcp)
         pair.server.tcp.write(b" waits")
         self.net.run()
@@ -494,20 +502,30 @@ class StallTests(FaultTestCase):
 
     def test_stallPausesTheWritersProducer(self) -> None:
         """
-        Bytes held by a stall count as unread: the writer's streaming
-        producer is paused past the high-water mark, and resumed after.
+        Bytes held by a stall fill the receiver's queue as bytes it does not
+        read would: with small kernel queues the writer's buffer cannot be
+        sent, so its streaming producer (paused above C{bufferSize}) stays
+        paused until the stall is lifted.
         """
-        self.net.high_water = 10
-        self.net.low_water = 0
+        self.net = MemoryNetwork(self.net.seed, receive_buffer=1000, send_buffer=1000)
+        self.net.test_id = self.id()
         pair = self.pair()
         producer = PushProducer()
         pair.server.tcp.registerProducer(producer, True)
         self.net.faults.stall(pair.client.tcp)
-        pair.server.tcp.write(b"x" * 11)
+        pair.server.tcp.write(b"x" * 70000)
         self.assertEqual(producer.events, ["pause"])
+        self.net.run()
+        self.assertEqual(producer.events, ["pause"])
+        self.assertEqual(pair.client.received, b"")
+        self.assertEqual(
+            self.net.faults.stream_offset(pair.client.tcp, SERVER_TO_CLIENT), 1000
+        )
+        self.assertEqual(pair.server.tcp.unread_outgoing(), 70000)
         self.net.faults.resume(pair.client.tcp)
         self.net.run()
         self.assertEqual(producer.events, ["pause", "resume"])
+        self.assertEqual(pair.client.received, b"x" * 70000)
         pair.server.tcp.unregisterProducer()
         pair.server.tcp.loseConnection()
 
@@ -649,16 +667,19 @@ class PartitionTests(FaultTestCase):
 
     def test_bindAddressGivesTheClientsHost(self) -> None:
         """
-        A client bound with C{bindAddress} (a tuple, a host string, or a
-        binding made by L{makeBinding}) is on that host: its attempts across
-        a partition hang.
+        A client bound with C{bindAddress} (a tuple, or a binding made by
+        L{makeBinding}: Twisted's C{tcp.Client} takes nothing else) is on
+        that host: its attempts across a partition hang.
         """
         from twisted.internet.tcp import makeBinding
 
+        # A host of this network: a socket binds only to a local address.
+
+        self.net.add_host("client.example", "10.0.0.1")
         _, port = self.listen("10.0.0.2")
         self.net.faults.partition("10.0.0.1", "10.0.0.2")
         factories = []
-        for bind in (("10.0.0.1", 0), "10.0.0.1", makeBinding("10.0.0.1", 0)):
+        for bind in (("10.0.0.1", 0), makeBinding("10.0.0.1", 0)):
             factory = RecordingClientFactory()
             factories.append(factory)
             self.net.connectTCP(
@@ -779,8 +800,9 @@ class ScriptingTests(FaultTestCase):
     def test_afterBytesOnAnAddressRunsOnce(self) -> None:
         """
         On an address, the fault runs once: when the first connection to it
-        reaches the count (the abort then finds only that connection open,
-        and drops what was queued); later connections are untouched.
+        reaches the count (the abort then finds only that connection open;
+        it takes effect an iteration later, after the rest of that send);
+        later connections are untouched.
         """
         server_factory = RecordingServerFactory(
             lambda: Recorder(on_made=lambda p: p.tcp.write(b"0123456789"))
@@ -791,17 +813,22 @@ class ScriptingTests(FaultTestCase):
             port, "server"
         )
         first = self.connect(port)
-        second = self.connect(port)
         self.net.run()
-        third = self.connect(port)
-        self.net.advance(0)
         self.assertTrue(scheduled.fired)
+        second = self.connect(port)
+        third = self.connect(port)
+        self.net.run()
         one, two, three = (f.protocols[0] for f in (first, second, third))
         assert isinstance(one, Recorder)
         assert isinstance(two, Recorder) and isinstance(three, Recorder)
-        self.assertEqual(one.events, [("made", None), ("lost", ConnectionLost)])
+        self.assertEqual(
+            one.events,
+            [("made", None), ("data", b"0123456789"), ("lost", ConnectionLost)],
+        )
+        self.assertEqual([e[2] for e in faults(self.net)], ["abort the server end"])
         self.assertEqual(two.received, b"0123456789")
         self.assertEqual(three.received, b"0123456789")
+        self.assertEqual((two.names(), three.names()), (["made", "data"],) * 2)
         two.tcp.loseConnection()
         three.tcp.loseConnection()
 

@@ -1,6 +1,10 @@
 """
 Tests for L{poetry.testing.MemoryTransport}: delivery, closing, aborting,
 half-closing, producers, errors in protocol callbacks and TCP options.
+
+Where a test pins what a protocol sees, the expectation is the real
+reactor's, recorded by the differential oracle (the scenario named in the
+test's docstring, C{python -m tests.oracle show NAME}).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from twisted.internet.interfaces import (
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from poetry.testing import DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER, MemoryNetwork
+from poetry.testing import DEFAULT_HIGH_WATER, RECEIVE_BUFFER, MemoryNetwork
 from tests.unit.test_testing_support import (
     ConnectedPair,
     HalfCloseableRecorder,
@@ -27,8 +31,9 @@ from tests.unit.test_testing_support import (
 
 class TransportTestCase(SynchronousTestCase):
     """
-    Each test gets a network and a connected pair; at the end the network
-    must be clean.
+    Each test gets a network and a connected pair; at the end the port is
+    stopped (which takes an iteration, as on the real reactor) and the
+    network must be clean.
     """
 
     server_protocol: type[Recorder] = Recorder
@@ -38,6 +43,7 @@ class TransportTestCase(SynchronousTestCase):
         self.net = MemoryNetwork(seed=20)
         self.pair = self.connect()
         self.addCleanup(self.net.assert_clean)
+        self.addCleanup(self.net.advance, 0)
         self.addCleanup(self.pair.port.stopListening)
 
     def connect(self) -> ConnectedPair:
@@ -73,17 +79,35 @@ class DeliveryTests(TransportTestCase):
     Writes reach the peer later, as written, in order.
     """
 
-    def test_deliveredAsWrittenInOrder(self) -> None:
+    def test_deliveredInOrderWritesOfOneTurnTogether(self) -> None:
         """
-        Each write is one C{dataReceived} on the peer, in order; nothing
-        arrives inside C{write}.
+        Nothing arrives inside C{write}; the writes made in one callback are
+        sent together and arrive, in order, in one C{dataReceived}; a write
+        made later arrives on its own (oracle:
+        C{writesInOneCallbackArriveTogether}).
         """
         writes = [b"one", b"two two", b"three three three"]
         for data in writes:
             self.client.tcp.write(data)
         self.assertEqual(self.server.chunks, [])
         self.net.run()
-        self.assertEqual(self.server.chunks, writes)
+        self.assertEqual(self.server.chunks, [b"onetwo twothree three three"])
+        self.assertEqual(
+            [
+                (event.kind, event.detail)
+                for event in self.net.trace
+                if event.side == "client" and event.kind in ("write", "flush")
+            ],
+            [
+                ("write", "3 bytes"),
+                ("write", "7 bytes"),
+                ("write", "17 bytes"),
+                ("flush", "27 bytes"),
+            ],
+        )
+        self.client.tcp.write(b"four")
+        self.net.run()
+        self.assertEqual(self.server.chunks, [b"onetwo twothree three three", b"four"])
         self.client.tcp.loseConnection()
         self.net.run()
 
@@ -103,14 +127,23 @@ class DeliveryTests(TransportTestCase):
 
     def test_writeSequenceAndEmptyWrites(self) -> None:
         """
-        C{writeSequence} delivers each part as a write; empty writes deliver
-        nothing.
+        C{writeSequence} writes each non-empty part (one C{write} event
+        each in the trace), delivered together with the other writes of the
+        callback; empty writes write nothing.
         """
         self.server.tcp.write(b"")
         self.server.tcp.writeSequence([b"a", b"", b"bc"])
         self.server.tcp.writeSequence([])
         self.net.run()
-        self.assertEqual(self.client.chunks, [b"a", b"bc"])
+        self.assertEqual(self.client.chunks, [b"abc"])
+        self.assertEqual(
+            [
+                event.detail
+                for event in self.net.trace
+                if event.kind == "write" and event.side == "server"
+            ],
+            ["1 bytes", "2 bytes"],
+        )
         self.server.tcp.loseConnection()
         self.net.run()
 
@@ -131,7 +164,9 @@ class DeliveryTests(TransportTestCase):
     def test_inspection(self) -> None:
         """
         C{written()} is everything one side wrote; C{unread_outgoing} and
-        C{unread_incoming} count the bytes still in the pipe.
+        C{unread_incoming} count the bytes not read yet, wherever they wait
+        (the writer's buffer, the kernel's queues); C{state()} describes the
+        transport and its socket.
         """
         self.client.tcp.write(b"12345")
         self.client.tcp.write(b"678")
@@ -139,11 +174,23 @@ class DeliveryTests(TransportTestCase):
         self.assertEqual(self.client.tcp.unread_outgoing(), 8)
         self.assertEqual(self.server.tcp.unread_incoming(), 8)
         self.assertEqual(self.server.tcp.written(), b"")
+        self.assertEqual(
+            self.client.tcp.state(),
+            "connected, 8 bytes buffered, socket: established",
+        )
+        self.server.tcp.pauseProducing()
+        self.net.run()
+        # In the server's kernel receive queue now, still unread.
+        self.assertEqual(self.client.tcp.unread_outgoing(), 8)
+        self.assertEqual(self.client.tcp.state(), "connected, socket: established")
+        self.server.tcp.resumeProducing()
         self.net.run()
         self.assertEqual(self.client.tcp.unread_outgoing(), 0)
-        self.assertEqual(self.client.tcp.state(), "connected")
+        self.assertEqual(self.server.tcp.unread_incoming(), 0)
         self.client.tcp.loseConnection()
-        self.assertEqual(self.client.tcp.state(), "disconnecting")
+        self.assertEqual(
+            self.client.tcp.state(), "disconnecting, not reading, socket: established"
+        )
         self.net.run()
         self.assertEqual(self.client.tcp.state(), "closed")
 
@@ -219,15 +266,31 @@ class CloseTests(TransportTestCase):
 
     def test_stopReadingAfterLoseConnection(self) -> None:
         """
-        After C{loseConnection} a side reads nothing more; closing with
-        bytes unread resets the peer (L{ConnectionLost}), as real TCP does.
+        After C{loseConnection} a side reads nothing more.  Here the peer
+        writes in the same turn; the closing side's C{FIN} reaches it first,
+        and its dispatch reads end-of-file before it writes: it sees
+        L{ConnectionDone} and its bytes never leave its buffer (oracle:
+        C{loseConnectionWhilePeerWrites}).
         """
         self.client.tcp.loseConnection()
         self.server.tcp.write(b"you will not read this")
         self.net.run()
         self.assertEqual(self.client.received, b"")
         self.assertEqual(self.client.events[-1], ("lost", ConnectionDone))
-        self.assertEqual(self.server.events[-1], ("lost", ConnectionLost))
+        self.assertEqual(self.server.events[-1], ("lost", ConnectionDone))
+        events = [(event.kind, event.side) for event in self.net.trace]
+        self.assertEqual(
+            events[events.index(("close", "client")) :],
+            [
+                ("close", "client"),
+                ("write", "server"),
+                ("connection-lost", "client"),
+                ("fin", "client"),
+                ("eof", "server"),
+                ("connection-lost", "server"),
+                ("fin", "server"),
+            ],
+        )
 
     def test_abort(self) -> None:
         """
@@ -251,17 +314,18 @@ class CloseTests(TransportTestCase):
     def test_abortMidStream(self) -> None:
         """
         Aborting after part of a stream was delivered leaves the peer with
-        exactly that prefix.
+        exactly that prefix: what was written since, still in the writer's
+        buffer, is never sent (oracle: C{abortAfterPartOfTheStream}).
         """
-        for i in range(10):
-            self.server.tcp.write(b"%d" % i)
-        self.net.step()
-        self.net.step()
+        self.server.tcp.write(b"01")
+        self.net.run()
         self.assertEqual(self.client.received, b"01")
+        self.server.tcp.write(b"23456789")
         self.server.tcp.abortConnection()
         self.net.run()
         self.assertEqual(self.client.received, b"01")
         self.assertEqual(self.client.events[-1], ("lost", ConnectionLost))
+        self.assertEqual(self.server.events[-1], ("lost", ConnectionAborted))
 
     def test_stopProducingClosesTheConnection(self) -> None:
         """
@@ -282,16 +346,18 @@ class HalfCloseTests(TransportTestCase):
 
     def test_halfClose(self) -> None:
         """
-        After a half-close the peer reads the data then C{readConnectionLost};
-        the closer gets C{writeConnectionLost}, can still receive, and its
-        later writes are dropped.
+        After a half-close the peer reads the data (written before the
+        half-close happened, in one turn: one C{dataReceived}) then
+        C{readConnectionLost}; the closer gets C{writeConnectionLost}, can
+        still receive, and its later writes are dropped (oracle:
+        C{halfCloseThenWriteMore}).
         """
         self.client.tcp.write(b"request")
         self.client.tcp.loseWriteConnection()
         self.client.tcp.write(b" and more")
         self.net.run()
         self.assertEqual(self.server.received, b"request and more")
-        self.assertEqual(self.server.names(), ["made", "data", "data", "readLost"])
+        self.assertEqual(self.server.names(), ["made", "data", "readLost"])
         self.assertEqual(self.client.names(), ["made", "writeLost"])
         self.client.tcp.write(b"dropped")
         self.server.tcp.write(b"reply")
@@ -323,6 +389,7 @@ class HalfCloseTests(TransportTestCase):
         self.assertEqual(pair.client.names(), ["made", "writeLost", "readLost"])
         pair.client.tcp.loseConnection()
         pair.port.stopListening()
+        net.run()
         net.assert_clean()
         self.client.tcp.loseConnection()
         self.net.run()
@@ -340,7 +407,8 @@ class PauseTests(TransportTestCase):
     def test_pausedSideHearsNothingUntilResumed(self) -> None:
         """
         While paused a protocol gets neither data nor the peer's close; the
-        peer's own close completes; after resuming everything arrives.
+        peer's own close completes; after resuming everything arrives
+        (oracle: C{pausedReaderHearsNothingUntilResumed}).
         """
         self.client.tcp.pauseProducing()
         self.assertTrue(self.client.tcp.reading_paused())
@@ -365,62 +433,111 @@ class ProducerTests(TransportTestCase):
     Producers registered on a transport.
     """
 
-    def test_streamingProducerPausedAtHighWaterResumedAtLowWater(self) -> None:
+    def test_streamingProducerPausedAboveBufferSizeResumedWhenSent(self) -> None:
         """
-        A streaming producer is paused when the unread bytes exceed the
-        high-water mark (64 KiB) and resumed when they fall to the low-water
-        mark (16 KiB).
+        A streaming producer is paused inside the write that leaves more than
+        C{bufferSize} (64 KiB) in the transport's buffer (and again on each
+        such write), and resumed once the buffer has been handed to the
+        kernel -- here although the peer does not read, since its receive
+        queue takes it all (oracle:
+        C{streamingProducerPausedAboveBufferSize}).
         """
-        self.assertEqual((DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER), (65536, 16384))
+        self.assertEqual(DEFAULT_HIGH_WATER, 65536)
         producer = PushProducer()
         self.server.tcp.registerProducer(producer, True)
         self.client.tcp.pauseProducing()
         self.server.tcp.write(b"x" * 65536)
         self.assertEqual(producer.events, [])
-        for _ in range(12):
-            self.server.tcp.write(b"y" * 4096)
+        self.server.tcp.write(b"y")
         self.assertEqual(producer.events, ["pause"])
-        self.assertEqual(self.server.tcp.unread_outgoing(), 65536 + 12 * 4096)
-        self.client.tcp.resumeProducing()
-        while self.server.tcp.unread_outgoing() > 16384:
-            self.assertEqual(producer.events, ["pause"])
-            self.net.step()
-        self.assertEqual(producer.events, ["pause", "resume"])
-        self.assertEqual(self.server.tcp.unread_outgoing(), 16384)
+        self.server.tcp.write(b"z")
+        self.assertEqual(producer.events, ["pause", "pause"])
+        self.net.run()
+        self.assertEqual(producer.events, ["pause", "pause", "resume"])
+        self.assertEqual(self.client.received, b"")
+        self.assertEqual(self.server.tcp.unread_outgoing(), 65538)
         self.server.tcp.unregisterProducer()
         self.server.tcp.loseConnection()
+        self.client.tcp.resumeProducing()
         self.net.run()
-        self.assertEqual(self.client.tcp.written(), b"")
-        self.assertEqual(len(self.client.received), 65536 + 12 * 4096)
+        self.assertEqual(len(self.client.received), 65538)
+        self.assertEqual(self.client.events[-1], ("lost", ConnectionDone))
 
-    def test_networkWaterMarks(self) -> None:
+    def test_streamingProducerWaitsForTheKernel(self) -> None:
         """
-        The network's C{high_water} and C{low_water} apply to new
-        connections.
+        When the peer's receive queue and the writer's send queue are full
+        (small ones here), the buffer cannot be sent: the streaming producer
+        stays paused until the peer reads.
         """
         self.client.tcp.loseConnection()
         self.net.run()
         self.pair.port.stopListening()
-        self.net.high_water = 10
-        self.net.low_water = 0
+        self.net.advance(0)
+        self.net = MemoryNetwork(seed=20, receive_buffer=1000, send_buffer=500)
         self.pair = self.connect()
+        self.addCleanup(self.net.assert_clean)
+        self.addCleanup(self.net.advance, 0)
         self.addCleanup(self.pair.port.stopListening)
         producer = PushProducer()
         self.server.tcp.registerProducer(producer, True)
-        self.server.tcp.write(b"0123456789")
-        self.assertEqual(producer.events, [])
-        self.server.tcp.write(b"!")
+        self.client.tcp.pauseProducing()
+        self.server.tcp.write(b"x" * 70000)
+        self.net.run()
         self.assertEqual(producer.events, ["pause"])
+        flushed = sum(
+            int(event.detail.split()[0])
+            for event in self.net.trace
+            if event.kind == "flush" and event.side == "server"
+        )
+        self.assertEqual(flushed, 1500)
+        self.assertEqual(self.server.tcp.unread_outgoing(), 70000)
+        self.client.tcp.resumeProducing()
         self.net.run()
         self.assertEqual(producer.events, ["pause", "resume"])
+        self.assertEqual(self.client.received, b"x" * 70000)
+        self.server.tcp.unregisterProducer()
         self.server.tcp.loseConnection()
         self.net.run()
-        self.assertEqual(producer.events, ["pause", "resume", "stop"])
+
+    def test_networkBufferSizes(self) -> None:
+        """
+        The network's C{receive_buffer} and C{send_buffer} size the kernel
+        queues of its connections (Linux loopback's by default); they must
+        be positive integers.
+        """
+        self.assertEqual(RECEIVE_BUFFER, 113_152)
+        for bad in (0, -1, 1.5, True, "10"):
+            self.assertRaises(ValueError, MemoryNetwork, 1, receive_buffer=bad)
+            self.assertRaises(ValueError, MemoryNetwork, 1, send_buffer=bad)
+        net = MemoryNetwork(seed=20, receive_buffer=10, send_buffer=5)
+        pair = connect_pair(net)
+        pair.client.tcp.pauseProducing()
+        pair.server.tcp.write(b"0123456789" * 10)
+        net.run()
+        # 10 bytes in the client's receive queue, 5 in the server's send
+        # queue, the rest in the server transport's buffer.
+        flushed = sum(
+            int(event.detail.split()[0])
+            for event in net.trace
+            if event.kind == "flush" and event.side == "server"
+        )
+        self.assertEqual(flushed, 15)
+        self.assertIn("85 bytes buffered", pair.server.tcp.state())
+        pair.client.tcp.resumeProducing()
+        pair.server.tcp.loseConnection()
+        net.run()
+        self.assertEqual(pair.client.received, b"0123456789" * 10)
+        pair.port.stopListening()
+        net.run()
+        net.assert_clean()
+        self.client.tcp.loseConnection()
+        self.net.run()
 
     def test_pullProducer(self) -> None:
         """
         A pull producer is resumed inside C{registerProducer} and each time
-        its bytes are all read; C{loseConnection} waits until it unregisters.
+        the buffer has been sent; C{loseConnection} waits until it
+        unregisters (oracle: C{pullProducerResumedWhenBufferEmpties}).
         """
         producer = PullProducer(self.server.tcp, [b"a", b"b", b"c"])
         self.server.tcp.registerProducer(producer, False)
@@ -461,20 +578,22 @@ class ProducerTests(TransportTestCase):
 
     def test_pausedStreamingProducerDelaysClose(self) -> None:
         """
-        A close waits while a streaming producer is paused, and happens once
-        it is resumed.
+        C{loseConnection} with a paused streaming producer: once the buffer
+        is sent the producer is resumed, and the close waits until the
+        producer unregisters (oracle: C{pausedStreamingProducerHoldsTheClose}).
         """
         producer = PushProducer()
         self.server.tcp.registerProducer(producer, True)
-        self.client.tcp.pauseProducing()
         self.server.tcp.write(b"z" * (DEFAULT_HIGH_WATER + 1))
         self.server.tcp.loseConnection()
         self.net.run()
+        self.assertEqual(producer.events, ["pause", "resume"])
         self.assertEqual(self.server.names(), ["made"])
-        self.client.tcp.resumeProducing()
+        self.server.tcp.unregisterProducer()
         self.net.run()
-        self.assertEqual(producer.events, ["pause", "resume", "stop"])
+        self.assertEqual(producer.events, ["pause", "resume"])
         self.assertEqual(self.server.events[-1], ("lost", ConnectionDone))
+        self.assertEqual(len(self.client.received), DEFAULT_HIGH_WATER + 1)
 
 
 class ErrorTests(TransportTestCase):
@@ -485,8 +604,9 @@ class ErrorTests(TransportTestCase):
     def test_exceptionInDataReceived(self) -> None:
         """
         An exception in C{dataReceived} is logged and closes that connection
-        with the exception as reason (the peer sees L{ConnectionDone}); other
-        connections carry on.
+        with the exception as reason (the peer sees L{ConnectionDone}, as in
+        the oracle's C{writeBeforeExceptionInDataReceivedIsNotDelivered});
+        other connections carry on; the trace records the error.
         """
 
         def explode(protocol: Recorder, data: bytes) -> None:
@@ -504,7 +624,8 @@ class ErrorTests(TransportTestCase):
         self.assertEqual(other.server.received, b"fine")
         errors = [event for event in self.net.trace if event.kind == "error"]
         self.assertEqual(len(errors), 1)
-        self.assertIn("dataReceived raised ValueError", errors[0].detail)
+        self.assertEqual(errors[0].side, "server")
+        self.assertEqual(errors[0].detail, "ValueError: cannot digest b'boom'")
         other.client.tcp.loseConnection()
         self.net.run()
 
@@ -519,12 +640,12 @@ class ErrorTests(TransportTestCase):
 
         self.client.tcp.loseConnection()
         self.net.run()
-        self.pair.port.stopListening()
         net = MemoryNetwork(seed=3)
         pair = connect_pair(net, Bad)
         pair.client.tcp.loseConnection()
         net.run()
         pair.port.stopListening()
+        net.run()
         net.assert_clean()
         self.assertEqual(len(self.flushLoggedErrors(KeyError)), 1)
 
