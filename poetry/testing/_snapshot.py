@@ -209,12 +209,18 @@ class TraceSnapshot:
         for transport in transports:
             streams[(transport.connection_id, transport.side)] = transport
         for client, server in net.open_connections():
-            streams[(client.connection_id, "client")] = client
-            streams[(server.connection_id, "server")] = server
-            for end, peer in ((client, server), (server, client)):
-                address = _address(peer.getPeer())
-                if address is not None and end.protocol is not None:
-                    endpoints.setdefault(address, _class_name(end.protocol))
+            # The server end is None until accepted; a transport whose
+            # connection was lost has no protocol.
+            ends = (client,) if server is None else (client, server)
+            for end in ends:
+                streams[(end.connection_id, end.side)] = end
+                other = server if end is client else client
+                protocol = getattr(end, "protocol", None)
+                if other is None or protocol is None:
+                    continue
+                address = _address(other.getPeer())
+                if address is not None:
+                    endpoints.setdefault(address, _class_name(protocol))
         written = {key: transport.written() for key, transport in streams.items()}
         heads: dict[int, bytes] = {}
         for index, (writer, offset, size) in data_spans(events).items():

@@ -55,6 +55,7 @@ from tests.unit import diagram_example
 from tests.unit.test_testing_support import (
     Recorder,
     RecordingClientFactory,
+    RecordingServerFactory,
     connect_pair,
 )
 
@@ -815,6 +816,48 @@ class NetworkDiagramTests(MemoryNetworkTestCase):
                 trace_diagram(self.net, format),
                 trace_diagram(TraceSnapshot.of(self.net), format),
             )
+
+    def test_connectionNotAcceptedYet(self) -> None:
+        """
+        A snapshot of a network with a connection its listening port has
+        not accepted yet (no server end) shows the client's bytes and names
+        no protocol for it.
+        """
+        server_factory = RecordingServerFactory()
+        port = self.net.listenTCP(0, server_factory, interface="127.0.0.1")
+        port.stopReading()
+        client = Recorder(on_made=lambda r: r.tcp.write(b"knock"))
+        self.net.connectTCP("127.0.0.1", port_of(port), factory_of(client))
+        self.net.advance(0)
+        self.assertEqual(self.net.open_connections()[0][1], None)
+        snapshot = TraceSnapshot.of(self.net)
+        self.assertEqual(list(snapshot.heads.values()), [b"knock"])
+        self.assertNotIn("Recorder", snapshot.endpoints.values())
+        port.startReading()
+        self.net.advance(0)
+        client.tcp.loseConnection()
+        port.stopListening()
+
+    def test_oneEndLost(self) -> None:
+        """
+        A snapshot taken while one end of a connection is lost (its
+        transport has no protocol any more) and the other is still open
+        names the open end by its protocol, and the lost end (whose port
+        stopped listening too) not at all.
+        """
+        pair = connect_pair(self.net)
+        server_address = f"127.0.0.1:{port_of(pair.port)}"
+        pair.port.stopListening()
+        pair.server.tcp.loseConnection()
+        self.net.step()
+        (ends,) = self.net.open_connections()
+        self.assertEqual(ends[1], pair.server.tcp)
+        self.assertTrue(pair.server.tcp.disconnected)
+        snapshot = TraceSnapshot.of(self.net)
+        client_address = f"127.0.0.1:{pair.client.tcp.getHost().port}"
+        self.assertEqual(snapshot.endpoints.get(client_address), "Recorder")
+        self.assertNotIn(server_address, snapshot.endpoints)
+        self.net.run()
 
 
 class SavedTraceTests(SynchronousTestCase):
