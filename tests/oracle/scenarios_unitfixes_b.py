@@ -9,8 +9,19 @@ keeps the log from merging them), so the log shows the reads themselves.
 
 from __future__ import annotations
 
+from typing import cast
+
+from twisted.internet.interfaces import IPushProducer
+
 from tests.oracle._registry import scenario
 from tests.oracle._world import Peer, World
+
+
+def reading(p: Peer) -> IPushProducer:
+    """
+    C{p}'s transport as the producer of what it reads.
+    """
+    return cast(IPushProducer, p.transport)
 
 
 def noteChunks(w: World) -> object:
@@ -51,13 +62,13 @@ async def sendsThatArrivedAreReadTogether(w: World) -> None:
     one dataReceived of 6 bytes.
     """
     port = w.listen(made=lambda p: p.tcp.write(b"abc"))
-    w.connect(port, made=lambda p: p.tcp.pauseProducing(), data=noteChunks(w))
+    w.connect(port, made=lambda p: reading(p).pauseProducing(), data=noteChunks(w))
     await w.when("c1", "made")
     await w.when("s1", "made")
     await w.settle()
     w.peer("s1").tcp.write(b"def")
     await w.settle()
-    w.peer("c1").tcp.resumeProducing()
+    reading(w.peer("c1")).resumeProducing()
     await w.received("c1", 6)
     w.peer("c1").tcp.loseConnection()
     await w.when("s1", "lost")
