@@ -4,45 +4,60 @@ in what pieces (I{chunking}) and when (I{latency}, I{jitter}, I{bandwidth}).
 
 A L{LinkConditions} applies to one direction of a connection (see
 L{MemoryNetwork.set_default_link} and its siblings for where conditions come
-from and which setting wins).  Without any, a connection uses the plain
-pipe: every write arrives as one C{dataReceived}, in the next step, without
-virtual time passing -- and costs nothing extra.
+from and which setting wins).  Without any, a connection's links are plain:
+loopback TCP, where what a socket sends arrives at once, without virtual
+time passing -- and costs nothing extra.
+
+Sends and reads
+===============
+A transport's protocol writes into the transport's buffer; in the
+transport's next dispatch the buffer goes to the kernel socket as one
+I{send} (the writes of one callback are one send, at most 128 KiB).  The
+receiving transport reads once per dispatch, at most 64 KiB (its
+C{bufferSize}).  Conditions act on sends and on reads, never on the
+protocol's writes themselves.
 
 Chunking policies
 =================
-A policy cuts the byte stream of one direction into the pieces the receiving
-protocol's C{dataReceived} gets.  It works in two places:
+A policy decides what each C{dataReceived} of the receiving protocol gets.
+It works in two places:
 
-  1. when bytes are written, L{ChunkingPolicy.segment} may cut each write into
+  1. when a send enters the link, L{ChunkingPolicy.segment} may cut it into
      I{segments}; each segment travels on its own (with latency, jitter and
      bandwidth, each segment gets its own arrival time);
-  2. when bytes are delivered, a I{merging} policy (L{ChunkingPolicy.merges})
-     may join consecutive segments that have all arrived -- possibly from
-     several writes -- into one C{dataReceived}, up to
-     L{ChunkingPolicy.piece_limit} bytes.  A piece never waits for bytes that
-     have not arrived, and never crosses a C{FIN} or C{RST}.
+  2. when the receiver reads, a I{merging} policy (L{ChunkingPolicy.merges})
+     takes every segment that has arrived -- possibly from several sends --
+     up to the read's 64 KiB and L{ChunkingPolicy.piece_limit} bytes; a
+     policy that does not merge takes one segment per read, and a transport
+     reads once per step.  A piece never waits for bytes that have not
+     arrived, and never crosses a C{FIN} or C{RST}.
 
 The policies (all immutable; stream offsets count the bytes of one direction
 from 0):
 
-  - L{Whole} (L{WHOLE}): one piece per write, as written -- the default;
-  - L{FixedSize}C{(n)}: each write is cut into pieces of C{n} bytes, the last
-    one shorter; pieces never span writes; L{ONE_BYTE} is C{FixedSize(1)};
-  - L{RandomSizes}C{(low, high)}: each write is cut into pieces whose sizes are
-    drawn with C{net.random.randint(low, high)}, the last one cut short;
-    pieces never span writes;
-  - L{Coalesce}C{(max_size=None)}: everything that has arrived and is unread
-    is delivered in one C{dataReceived} -- at most C{max_size} bytes, if
-    given (a longer write is then delivered in C{max_size} pieces);
+  - L{Whole} (L{WHOLE}), the default: loopback TCP -- a send travels whole,
+    and a read takes everything that has arrived (so the writes of one
+    callback arrive in one C{dataReceived}, and sends that arrived while the
+    reader was busy or paused are read together);
+  - L{FixedSize}C{(n)}: each send is cut into pieces of C{n} bytes, the last
+    one shorter, one piece per C{dataReceived}; pieces never span sends;
+    L{ONE_BYTE} is C{FixedSize(1)};
+  - L{RandomSizes}C{(low, high)}: each send is cut into pieces whose sizes
+    are drawn with C{net.random.randint(low, high)}, the last one cut short,
+    one piece per C{dataReceived}; pieces never span sends;
+  - L{Coalesce}C{(max_size=None)}: as L{WHOLE}, everything that has arrived
+    and is unread is delivered in one C{dataReceived} -- at most
+    C{max_size} bytes, if given (a longer send is then delivered in
+    C{max_size} pieces);
   - L{SplitAt}C{(offsets)}: the stream is cut at exactly these offsets: each
-    write is cut where an offset falls inside it, and pieces that have
-    arrived are joined up to the next offset.  With the message written at
-    once, the receiver gets exactly C{message[:k1]}, C{message[k1:k2]}, ...;
-    used by L{every_split}.
+    send is cut where an offset falls inside it, and a read joins the pieces
+    that have arrived up to the next offset.  With the message written at
+    once, the receiver gets exactly C{message[:k1]}, C{message[k1:k2]},
+    ...; used by L{every_split}.
 
 Timing
 ======
-For each segment of C{n} bytes written at virtual time C{t} (in order):
+For each segment of C{n} bytes sent at virtual time C{t} (in order):
 
   - with C{bandwidth} (bytes per virtual second), it occupies the link for
     C{n / bandwidth} seconds, starting when the link is free:
@@ -52,10 +67,12 @@ For each segment of C{n} bytes written at virtual time C{t} (in order):
     where C{jitter_sample} is C{net.random.uniform(0, jitter)} (drawn only
     if C{jitter} is not 0): jitter never reorders the bytes of a direction;
   - a C{FIN} or C{RST} takes no link time; it arrives after C{latency} (plus
-    jitter), never before the bytes queued before it.
+    jitter), never before the bytes sent before it.
 
-A connection attempt completes (or is refused) one client-to-server
-C{latency} (plus jitter) after C{connectTCP}.
+Bytes in flight count against the receiver's receive queue, so a slow link
+back-pressures the sender as a full queue does.  A connection attempt
+completes (or is refused) one client-to-server C{latency} (plus jitter)
+after it starts.
 """
 
 from __future__ import annotations
@@ -121,16 +138,17 @@ class ChunkingPolicy:
     L{piece_limit}.  A policy must take every random choice from the
     C{random} it is given (the network's seeded generator).
 
-    @cvar merges: whether pieces may join segments (and so span writes).
+    @cvar merges: whether a read takes every arrived segment (so a piece may
+        span sends) rather than one.
     """
 
     merges = False
 
     def segment(self, size: int, offset: int, random: Random) -> list[int] | None:
         """
-        Cut a write into segments.
+        Cut a send into segments.
 
-        @param size: the length of the write (at least 1).
+        @param size: the length of the send (at least 1).
         @param offset: the stream offset of its first byte.
         @param random: the network's seeded generator.
         @return: the segment sizes (positive, adding up to C{size}), or
@@ -167,8 +185,8 @@ def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> 
 @attrs.frozen
 class FixedSize(ChunkingPolicy):
     """
-    Each write is cut into pieces of C{size} bytes, the last one shorter;
-    pieces never span writes.
+    Each send is cut into pieces of C{size} bytes, the last one shorter, one
+    piece per read; pieces never span sends.
     """
 
     size: int = attrs.field(validator=_positive)
@@ -187,9 +205,9 @@ class FixedSize(ChunkingPolicy):
 @attrs.frozen
 class RandomSizes(ChunkingPolicy):
     """
-    Each write is cut into pieces of random sizes in C{[low, high]} (drawn
+    Each send is cut into pieces of random sizes in C{[low, high]} (drawn
     from the network's seeded generator, one draw per piece), the last piece
-    cut short; pieces never span writes.
+    cut short, one piece per read; pieces never span sends.
     """
 
     low: int = attrs.field(validator=_positive)
@@ -218,8 +236,8 @@ class RandomSizes(ChunkingPolicy):
 class Coalesce(ChunkingPolicy):
     """
     Deliver everything that has arrived and is unread in one
-    C{dataReceived} (consecutive writes merged), at most C{max_size} bytes
-    at a time if given.
+    C{dataReceived} (consecutive sends merged, as L{Whole}), at most
+    C{max_size} bytes at a time if given.
     """
 
     max_size: int | None = attrs.field(
@@ -244,9 +262,9 @@ def _offsets(values: Iterable[int]) -> tuple[int, ...]:
 class SplitAt(ChunkingPolicy):
     """
     Cut the stream at exactly C{offsets} (stream offsets, sorted, each at
-    least 1): a write is cut where an offset falls inside it, and pieces
+    least 1): a send is cut where an offset falls inside it, and pieces
     that have arrived are joined up to the next offset (everything after
-    the last one is joined).  A piece never waits for bytes not yet written.
+    the last one is joined).  A piece never waits for bytes not yet sent.
     """
 
     offsets: tuple[int, ...] = attrs.field(converter=_offsets)
@@ -278,7 +296,7 @@ class SplitAt(ChunkingPolicy):
 
 WHOLE = Whole()
 """
-The default policy: one piece per write.
+The default policy: loopback TCP (see L{Whole}).
 """
 
 ONE_BYTE = FixedSize(1)
@@ -339,7 +357,8 @@ class LinkConditions:
     @property
     def plain(self) -> bool:
         """
-        Whether these conditions change nothing (whole writes, no delay).
+        Whether these conditions change nothing (loopback chunking, no
+        delay).
         """
         return (
             self.chunking.__class__ is Whole

@@ -12,10 +12,10 @@ know is drawn as a note on its side's lifeline, so new kinds of event show
 up without any change here.
 
 Big traces stay readable: a run of data events of one direction of one
-connection (writes and deliveries, and the timers between them) is drawn as
-one arrow that says what it stands for; labels are capped; beyond
-C{max_rows} rows the middle of the trace is left out, and the picture says
-how much.
+connection (writes and deliveries, and the timers and the writer's flushes
+between them) is drawn as one arrow that says what it stands for; labels
+are capped; beyond C{max_rows} rows the middle of the trace is left out,
+and the picture says how much.
 """
 
 from __future__ import annotations
@@ -117,7 +117,9 @@ DRAWINGS: dict[str, Drawing] = {
     "close": Drawing("note", "side", style="local", label="{conn} loseConnection()"),
     "abort": Drawing("note", "side", style="local", label="{conn} abortConnection()"),
     "eof": Drawing("arrow", "peer", "side", style="fin", label="FIN (end of stream)"),
-    "reset": Drawing("arrow", "peer", "side", style="reset", label="RST (reset)"),
+    "reset": Drawing(
+        "arrow", "peer", "side", style="reset", label="RST arrived ({detail})"
+    ),
     "connection-lost": Drawing(
         "note", "side", style="lost", label="{conn} connectionLost({detail})"
     ),
@@ -138,8 +140,8 @@ DRAWINGS: dict[str, Drawing] = {
     "fault": Drawing("note", "side", style="fault", label="{conn} fault: {detail}"),
     # Events of the layered core: a segment carrying FIN or RST leaving a
     # side's socket, and the transport's buffer handed to the socket.
-    "fin": Drawing("arrow", "side", "peer", style="fin", label="FIN {detail}"),
-    "rst": Drawing("arrow", "side", "peer", style="reset", label="RST {detail}"),
+    "fin": Drawing("arrow", "side", "peer", style="fin", label="FIN sent"),
+    "rst": Drawing("arrow", "side", "peer", style="reset", label="RST sent ({detail})"),
     "flush": Drawing("note", "side", style="write", label="{conn} flush {detail}"),
 }
 """
@@ -153,7 +155,8 @@ How a kind of event missing from L{DRAWINGS} is drawn.
 """
 
 # Timers may sit inside a run of data events that is collapsed (a slow
-# writer's timer between each write).
+# writer's timer between each write), and so may the writer's flushes (its
+# buffer handed to the kernel after each write).
 _ABSORBED = frozenset({"timer"})
 _DATA = frozenset({"write", "deliver"})
 
@@ -451,6 +454,7 @@ class _Builder:
         writes = [(i, e) for i, e in run if e.kind == "write"]
         deliveries = [(i, e) for i, e in run if e.kind == "deliver"]
         timers = [e for _, e in run if e.kind in _ABSORBED]
+        flushes = sum(1 for _, e in run if e.kind == "flush")
         data = writes or deliveries
         first_index, first = data[0]
         low = self.spans[first_index][1]
@@ -477,6 +481,7 @@ class _Builder:
                 f"{count} {name}"
                 for count, name in (
                     (len(writes), "write"),
+                    (flushes, "flush"),
                     (len(deliveries), "deliver"),
                     (len(timers), "timer"),
                 )
@@ -542,7 +547,8 @@ def _groups(
 ) -> Iterator[_Group]:
     """
     The rows, in order: single events, and runs of one direction's data
-    (with the timers between) of at least C{collapse} data events.
+    (with the timers and the writer's flushes between) of at least
+    C{collapse} data events.
     """
     events = builder.events
     data_key = builder.data_key
@@ -566,7 +572,9 @@ def _groups(
             if other_key == key:
                 last_data = scan
                 data_count += 1
-            elif other.kind not in _ABSORBED:
+            elif other.kind not in _ABSORBED and not (
+                other.kind == "flush" and (other.connection, other.side) == key
+            ):
                 break
             scan += 1
         if data_count >= least:

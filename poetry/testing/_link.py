@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from poetry.testing._conditions import PLAIN, LinkConditions
+from poetry.testing._conditions import PLAIN, ChunkingPolicy, LinkConditions
 from poetry.testing._socket import Socket
 
 if TYPE_CHECKING:
@@ -70,8 +70,8 @@ class Link:
     @ivar direction: C{"client->server"} or C{"server->client"}.
     @ivar plain: whether everything arrives at once (no conditions, holds,
         triggers or dropping, nothing in flight).
-    @ivar merging: whether one read takes every arrived segment (up to the
-        reader's limit and the policy's piece limit) rather than one.
+    @ivar merging: whether a read may take a lone arrived segment whole (up
+        to the reader's limit): the policy merges and never limits a piece.
     """
 
     __slots__ = (
@@ -136,7 +136,11 @@ class Link:
         )
 
     def _update(self) -> None:
-        self.merging = self.conditions.chunking.merges
+        policy = self.conditions.chunking
+        # A piece limit (Coalesce(max_size), SplitAt) is applied by take().
+        self.merging = (
+            policy.merges and type(policy).piece_limit is ChunkingPolicy.piece_limit
+        )
         self.plain = (
             self.conditions.plain
             and not self._holds

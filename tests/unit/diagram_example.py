@@ -68,6 +68,7 @@ def scenario() -> TraceSnapshot:
     net.run()
     snapshot = TraceSnapshot.of(net)
     proxy.stopListening()
+    net.run()  # the port closes in the next iteration, as on the real reactor
     net.assert_clean()
     upstream.assert_done()
     if len(outcomes) != 2 or not all(isinstance(o, Failure) for o in outcomes):

@@ -55,6 +55,7 @@ from tests.unit import diagram_example
 from tests.unit.test_testing_support import (
     Recorder,
     RecordingClientFactory,
+    RecordingServerFactory,
     connect_pair,
 )
 
@@ -176,13 +177,13 @@ class MermaidTests(SynchronousTestCase):
                     event(0, "refuse", 1, "client", SERVER),
                     event(0, "connect", 2, "client", SERVER),
                     event(0, "accept", 2, "server", f"{CLIENT} -> {SERVER}"),
-                    event(0, "reset", 2, "client"),
+                    event(0, "reset", 2, "client", "ECONNRESET"),
                 )
             ),
             "mermaid",
         )
         self.assertIn("    P1-xP0: refused #35;1", text.splitlines())
-        self.assertIn("    P1-xP2: RST (reset)", text.splitlines())
+        self.assertIn("    P1-xP2: RST arrived (ECONNRESET)", text.splitlines())
         self.assertIn("    P0-->>P1: connect #35;1 127.0.0.1:32768", text.splitlines())
 
 
@@ -485,6 +486,29 @@ class BigTraceTests(SynchronousTestCase):
         text = trace_diagram(TraceSnapshot(tuple(self.drip(10))), "mermaid")
         self.assertIn("    Note over P0,P2: t = 0 s to 9 s", text.splitlines())
 
+    def test_writersFlushesStayInTheRun(self) -> None:
+        """
+        The writer's flushes (its buffer handed to the kernel after each
+        write) are part of the run and counted in its note; a flush of the
+        other side breaks the run.
+        """
+        events = [event(0, "accept", 1, "server", f"{CLIENT} -> {SERVER}")]
+        for n in range(3):
+            events += [
+                event(n, "write", 1, "server", "10 bytes"),
+                event(n, "flush", 1, "server", "10 bytes"),
+                event(n, "deliver", 1, "client", "10 bytes"),
+            ]
+        scene = scene_of(events)
+        self.assertEqual(len(scene.rows), 2)
+        self.assertEqual(
+            scene.rows[1].note,
+            "collapsed 9 events: 3 write, 3 flush, 3 deliver; chunks 10 B each; "
+            "t 0 s to 2 s",
+        )
+        events.insert(4, event(0, "flush", 1, "client", "4 bytes"))
+        self.assertEqual(len(scene_of(events).rows), 1 + 3 + 1 + 1)
+
     def test_collapseZero(self) -> None:
         """
         C{collapse=0} draws every event.
@@ -722,7 +746,9 @@ class NetworkDiagramTests(MemoryNetworkTestCase):
     def test_poemFetch(self) -> None:
         """
         A poem fetched from a slow server: connect, accept, the collapsed
-        chunks, the close; the server lifeline named by its protocol.
+        chunks (each write's flush and timer inside the run), the close; the
+        network's lifeline first (the connect step is a timer), then the
+        server's, named by its protocol.
         """
         factory = SlowPoetryServerFactory(b"x" * 50, self.net, chunk_size=10, delay=1.0)
         port = self.net.listenTCP(0, factory, interface="127.0.0.1")
@@ -730,22 +756,25 @@ class NetworkDiagramTests(MemoryNetworkTestCase):
         self.net.run_until(get_poetry(self.net, "127.0.0.1", port_of(port)))
         lines = trace_diagram(self.net, "mermaid").splitlines()
         server = f"127.0.0.1:{port_of(port)}"
+        self.assertIn("    participant P0 as network<br/>timers, faults", lines)
         self.assertIn(
-            f"    participant P0 as {server}<br/>SlowPoetryServerProtocol", lines
+            f"    participant P1 as {server}<br/>SlowPoetryServerProtocol", lines
         )
-        self.assertIn("    P1-->>P0: connect #35;1 " + server, lines)
-        self.assertIn("    P0-->>P1: accept #35;1", lines)
-        (run,) = [line for line in lines if line.startswith("    P0-)P1")]
+        self.assertIn("    P2-->>P1: connect #35;1 " + server, lines)
+        self.assertIn("    Note over P0: timer ClientTransport.resolveAddress", lines)
+        self.assertIn("    P1-->>P2: accept #35;1", lines)
+        (run,) = [line for line in lines if line.startswith("    P1-)P2")]
         self.assertTrue(
             run.startswith(
-                "    P0-)P1: #35;1 write \N{MULTIPLICATION SIGN}5, dataReceived "
-                "\N{MULTIPLICATION SIGN}4: 50 B [0,50) (collapsed 13 events: 5 write, "
-                "4 deliver, 4 timer#59; chunks 10 B each#59; t 0 s to 4 s#59; timers "
-                "SlowPoetryServerProtocol._send"
+                "    P1-)P2: #35;1 write \N{MULTIPLICATION SIGN}5, dataReceived "
+                "\N{MULTIPLICATION SIGN}4: 50 B [0,50) (collapsed 17 events: 5 write, "
+                "4 flush, 4 deliver, 4 timer#59; chunks 10 B each#59; t 0 s to 4 s#59; "
+                "timers SlowPoetryServerProto"
             ),
             run,
         )
-        self.assertIn("    P0-->>P1: FIN (end of stream)", lines)
+        self.assertIn("    P1->>P2: dataReceived 10 B [40,50)", lines)
+        self.assertIn("    P1-->>P2: FIN (end of stream)", lines)
 
     def test_firstBytesWhileOpen(self) -> None:
         """
@@ -787,6 +816,48 @@ class NetworkDiagramTests(MemoryNetworkTestCase):
                 trace_diagram(self.net, format),
                 trace_diagram(TraceSnapshot.of(self.net), format),
             )
+
+    def test_connectionNotAcceptedYet(self) -> None:
+        """
+        A snapshot of a network with a connection its listening port has
+        not accepted yet (no server end) shows the client's bytes and names
+        no protocol for it.
+        """
+        server_factory = RecordingServerFactory()
+        port = self.net.listenTCP(0, server_factory, interface="127.0.0.1")
+        port.stopReading()
+        client = Recorder(on_made=lambda r: r.tcp.write(b"knock"))
+        self.net.connectTCP("127.0.0.1", port_of(port), factory_of(client))
+        self.net.advance(0)
+        self.assertEqual(self.net.open_connections()[0][1], None)
+        snapshot = TraceSnapshot.of(self.net)
+        self.assertEqual(list(snapshot.heads.values()), [b"knock"])
+        self.assertNotIn("Recorder", snapshot.endpoints.values())
+        port.startReading()
+        self.net.advance(0)
+        client.tcp.loseConnection()
+        port.stopListening()
+
+    def test_oneEndLost(self) -> None:
+        """
+        A snapshot taken while one end of a connection is lost (its
+        transport has no protocol any more) and the other is still open
+        names the open end by its protocol, and the lost end (whose port
+        stopped listening too) not at all.
+        """
+        pair = connect_pair(self.net)
+        server_address = f"127.0.0.1:{port_of(pair.port)}"
+        pair.port.stopListening()
+        pair.server.tcp.loseConnection()
+        self.net.step()
+        (ends,) = self.net.open_connections()
+        self.assertEqual(ends[1], pair.server.tcp)
+        self.assertTrue(pair.server.tcp.disconnected)
+        snapshot = TraceSnapshot.of(self.net)
+        client_address = f"127.0.0.1:{pair.client.tcp.getHost().port}"
+        self.assertEqual(snapshot.endpoints.get(client_address), "Recorder")
+        self.assertNotIn(server_address, snapshot.endpoints)
+        self.net.run()
 
 
 class SavedTraceTests(SynchronousTestCase):

@@ -142,6 +142,11 @@ class EchoTests(MemoryNetworkTestCase):
 
 # --- end of example ---
 
+from twisted.trial.unittest import SynchronousTestCase  # noqa: E402
+
+from poetry.client import get_poetry  # noqa: E402
+from poetry.server import PoetryServerFactory  # noqa: E402
+
 
 def _between(text: str, start: str, end: str) -> str:
     """
@@ -175,3 +180,34 @@ class DocumentTests(MemoryNetworkTestCase):
             here.read_text("utf-8"), "# --- example:", "# --- end of example"
         )
         self.assertEqual(shown, ours)
+
+
+class TraceDumpTests(SynchronousTestCase):
+    """
+    The trace dump C{docs/testing.md} shows is the one the network writes.
+    """
+
+    def test_documentShowsTheRealDump(self) -> None:
+        """
+        A client fetching a 12-byte poem from a server that writes it and
+        closes, then the port stopped: the dump after the output marker is
+        C{trace_dump()} of that run.
+        """
+        from pathlib import Path
+
+        net = MemoryNetwork(1)
+        port = net.listenTCP(
+            0, PoetryServerFactory(b"Hello, poem\n"), interface="127.0.0.1"
+        )
+        poem = net.run_until(get_poetry(net, "127.0.0.1", port_number(port)))
+        self.assertEqual(poem, b"Hello, poem\n")
+        port.stopListening()
+        net.run()
+        net.assert_clean()
+        document = (Path(__file__).parents[2] / "docs" / "testing.md").read_text(
+            "utf-8"
+        )
+        marker = "<!-- output: trace-dump -->"
+        self.assertIn(marker, document)
+        shown = _between(document.split(marker, 1)[1], "```text", "```")
+        self.assertEqual(shown, net.trace_dump().strip())

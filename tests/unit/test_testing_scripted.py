@@ -605,7 +605,7 @@ class PeerTests(PeerTestCase):
             self.net,
             Script().send(b"abc").expect(b"ABC").close(),
             "127.0.0.1",
-            cast(int, port.getHost().port),  # type: ignore[attr-defined]
+            port.getHost().port,
         )
         self.net.run()
         peer.assert_done()
@@ -661,7 +661,7 @@ class PeerTests(PeerTestCase):
             self.net,
             Script().send(b"question").half_close().expect(b"answer").expect_close(),
             "127.0.0.1",
-            cast(int, port.getHost().port),  # type: ignore[attr-defined]
+            port.getHost().port,
         )
         self.net.run()
         peer.assert_done()
@@ -752,7 +752,7 @@ class PeerTests(PeerTestCase):
             self.net,
             Script().send(b"x"),
             "127.0.0.1",
-            cast(int, port.getHost().port),  # type: ignore[attr-defined]
+            port.getHost().port,
             timeout=5,
         )
         self.net.advance(1)
