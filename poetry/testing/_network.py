@@ -469,6 +469,19 @@ class MemoryNetwork(ReactorCore):
             if connection.server is not None
         ]
 
+    def open_transports(self) -> list[MemoryTransport]:
+        """
+        The transports of every open connection, oldest first: both ends of
+        those listed by L{open_connections}, and the client end of those
+        still waiting to be accepted.
+        """
+        transports: list[MemoryTransport] = []
+        for connection in self._tcp.connections.values():
+            transports.append(connection.client)
+            if connection.server is not None:
+                transports.append(connection.server)
+        return transports
+
     def listening_ports(self) -> list[IListeningPort]:
         """
         The ports currently listening, oldest first.

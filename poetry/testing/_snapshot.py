@@ -208,9 +208,9 @@ class TraceSnapshot:
                 endpoints[address] = label
         for transport in transports:
             streams[(transport.connection_id, transport.side)] = transport
+        for end in net.open_transports():
+            streams[(end.connection_id, end.side)] = end
         for client, server in net.open_connections():
-            for end in (client, server):
-                streams[(end.connection_id, end.side)] = end
             for end in (client, server):
                 # The other end's peer address is this end's address; a
                 # transport whose connection was lost has no protocol.

@@ -447,7 +447,9 @@ class ConnectTests(MemoryNetworkTestCase):
     def test_buildProtocolRaising(self) -> None:
         """
         A server factory whose C{buildProtocol} raises: the error is logged
-        and the client sees the connection closed; a client factory whose
+        and the accepted socket stays open to nobody -- the client stays
+        connected and hears nothing until it closes (oracle:
+        C{serverBuildProtocolRaises}); a client factory whose
         C{buildProtocol} raises: logged, C{clientConnectionFailed} with
         L{ConnectError}, and the server's connection is closed (oracle:
         C{failingClientBuildProtocolClosesTheAcceptedEnd}); nothing is left
@@ -461,9 +463,11 @@ class ConnectTests(MemoryNetworkTestCase):
         client_factory = RecordingClientFactory()
         self.net.connectTCP("127.0.0.1", number, client_factory)
         self.net.run()
-        self.assertEqual(
-            cast(Recorder, client_factory.protocols[0]).names(), ["made", "lost"]
-        )
+        stranded = cast(Recorder, client_factory.protocols[0])
+        self.assertEqual(stranded.names(), ["made"])
+        stranded.tcp.loseConnection()
+        self.net.run()
+        self.assertEqual(stranded.names(), ["made", "lost"])
         self.assertEqual(len(self.flushLoggedErrors(ArithmeticError)), 1)
 
         server_factory = RecordingServerFactory()

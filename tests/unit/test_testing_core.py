@@ -27,7 +27,7 @@ from zope.interface.verify import verifyObject
 from poetry import poems
 from poetry._services import ServerOptions, make_server_service
 from poetry.client import get_poetry
-from poetry.testing import Deadlock, MemoryNetwork, MemoryNetworkTestCase, TimerErrors
+from poetry.testing import Deadlock, MemoryNetwork, MemoryNetworkTestCase
 from tests.unit.test_testing_conditions import _document_example
 
 CAFE = poems.load("cafe")
@@ -146,11 +146,12 @@ class RunTests(MemoryNetworkTestCase):
     def test_nestedRun(self) -> None:
         """
         C{run()} called while the network runs (from a callback) raises
-        L{ReactorAlreadyRunning}, as on a real reactor.
+        L{ReactorAlreadyRunning}, as on a real reactor (which logs it, as
+        any error of a timed call).
         """
         self.net.callLater(0, self.net.run)
-        error = self.assertRaises(TimerErrors, self.net.run)
-        self.assertTrue(error.failures[0].check(ReactorAlreadyRunning))
+        self.net.run()
+        self.assertEqual(len(self.flushLoggedErrors(ReactorAlreadyRunning)), 1)
 
     def test_drainAfterStop(self) -> None:
         """

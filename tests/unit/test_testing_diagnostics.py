@@ -159,9 +159,11 @@ class ErrorsNameTheSeedTests(SynchronousTestCase):
 
     def test_timerErrors(self) -> None:
         """
-        L{TimerErrors} carries the failures and the seed.
+        L{TimerErrors} (with C{timer_errors="raise"}) carries the failures
+        and the seed.
         """
         net = self.network()
+        net.timer_errors = "raise"
         net.callLater(1, lambda: 1 / 0)
         error = self.assertRaises(TimerErrors, net.run)
         self.assertEqual(len(error.failures), 1)

@@ -891,8 +891,10 @@ class ScriptingTests(FaultTestCase):
 
     def test_unknownConnectionAtFireTime(self) -> None:
         """
-        A fault whose connection id never existed fails when it runs.
+        A fault whose connection id never existed fails when it runs (here
+        reported as L{TimerErrors}, which C{timer_errors="raise"} asks for).
         """
+        self.net.timer_errors = "raise"
         self.net.faults.at(1).abort(42)
         error = self.assertRaises(TimerErrors, self.net.run)
         self.assertIn("there is no connection #42", str(error))
