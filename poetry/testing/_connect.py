@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from twisted.internet import tcp
-from twisted.internet.abstract import isIPAddress, isIPv6Address
+from twisted.internet.abstract import isIPv6Address
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import (
     ConnectBindError,
@@ -42,11 +42,15 @@ from poetry.testing._conditions import (
     LinkConditions,
 )
 from poetry.testing._link import Link
+from poetry.testing._names import ip_family, normalize_ipv6
 from poetry.testing._ports import (
     ANY,
+    ANY6,
     ListeningPort,
     ListeningSocket,
     PortTable,
+    describe_ip,
+    ip_address,
 )
 from poetry.testing._socket import (
     CLOSED,
@@ -56,7 +60,6 @@ from poetry.testing._socket import (
     SEND_BUFFER,
     Socket,
     os_error,
-    tcp_address,
 )
 from poetry.testing._transport import MemoryTransport
 
@@ -74,6 +77,7 @@ __all__ = [
 _log = Logger()
 
 _LOCALHOST = "127.0.0.1"
+_LOCALHOST6 = "::1"
 
 # The first SYN retransmission of Linux (TCP_TIMEOUT_INIT).
 SYN_RETRY_SECONDS = 1.0
@@ -220,10 +224,10 @@ class Connection:
         """
         client = self.client
         server = self.server
-        c_host, c_port = self.client_socket.local
-        s_host, s_port = self.server_socket.local
+        where = self.port.describe_end
         lines = [
-            f"#{self.id} {c_host}:{c_port} (client) <-> {s_host}:{s_port} (server)",
+            f"#{self.id} {where(self.client_socket.local)} (client) <-> "
+            f"{where(self.server_socket.local)} (server)",
             f"      client -> server: {client.unread_outgoing()} bytes unread; "
             f"server -> client: "
             f"{server.unread_outgoing() if server is not None else 0}"
@@ -295,26 +299,28 @@ class TCPStack:
         self.attempts: dict[int, ClientTransport] = {}
         self._pending: dict[int, _Attempt] = {}
         self._next_id = 1
-        self._literals: dict[str, bool] = {}
-        self._peer_addresses: dict[tuple[str, int], IPv4Address] = {}
+        self._literals: dict[str, int] = {}
+        self._peer_addresses: dict[tuple[str, int], Any] = {}
 
-    def is_ip_literal(self, host: str) -> bool:
+    def literal_family(self, host: str) -> int:
         """
-        Whether C{host} is an IPv4 literal (no resolution needed).
+        4 if C{host} is an IPv4 literal, 6 if an IPv6 one (no resolution
+        needed), 0 for a name.
         """
         known = self._literals.get(host)
         if known is None:
-            known = self._literals[host] = isIPAddress(host)
+            known = self._literals[host] = ip_family(host)
         return known
 
-    def peer_address(self, host: str, port: int) -> IPv4Address:
+    def peer_address(self, host: str, port: int) -> Any:
         """
-        The (shared) address object of a destination.
+        The (shared) address object of a destination: an L{IPv4Address},
+        or an L{IPv6Address} for an IPv6 host.
         """
         key = (host, port)
         address = self._peer_addresses.get(key)
         if address is None:
-            address = self._peer_addresses[key] = tcp_address(host, port)
+            address = self._peer_addresses[key] = ip_address(host, port)
         return address
 
     def new_id(self) -> int:
@@ -336,6 +342,12 @@ class TCPStack:
     def resolve_interface(self, interface: str) -> str | None:
         if interface in ("", ANY):
             return ANY
+        if ":" in interface and isIPv6Address(interface):
+            # tcp.Port binds an IPv6 socket: no name lookup.
+            address = normalize_ipv6(interface)
+            if address is None or not self._is_local(address):
+                return None
+            return address
         address = self._resolve(interface)
         if address is None or not self._is_local(address):
             return None
@@ -369,7 +381,13 @@ class TCPStack:
     def _listener(self, host: str, port: int) -> tuple[ListeningPort, ListeningSocket] | None:
         found = self.listeners.get((host, port))
         if found is None:
-            found = self.listeners.get((ANY, port))
+            if ":" in host:
+                found = self.listeners.get((ANY6, port))
+            else:
+                # A dual-stack socket on :: takes IPv4 connections too.
+                found = self.listeners.get((ANY, port)) or self.listeners.get(
+                    (ANY6, port)
+                )
         return found
 
     # -- the client's system calls ---------------------------------------------
@@ -396,9 +414,9 @@ class TCPStack:
 
         @raise OSError: C{EADDRINUSE}, C{EADDRNOTAVAIL}.
         """
-        if host in ("", ANY):
+        if host in ("", ANY, ANY6):
             if port:
-                if self.ports.in_use(ANY, port):
+                if self.ports.in_use(host or ANY, port):
                     raise os_error(errno.EADDRINUSE)
             sock.local = ("", port)
             return
@@ -422,12 +440,15 @@ class TCPStack:
                 return errno.EALREADY
             return errno.ECONNABORTED
         sock.connection_started = True
-        host, port = address
+        host = address[0]
+        port = address[1]
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise OverflowError("connect_ex(): port must be 0-65535.")
         destination = self._resolve(host) or host
         if destination == ANY:
             destination = _LOCALHOST
+        elif destination == ANY6:
+            destination = _LOCALHOST6
         if not sock.bound:
             local_host = sock.local[0] or destination
             try:
@@ -553,13 +574,22 @@ class TCPStack:
         client = transport._sock
         connection_id = client.connection_id
         host, number = attempt.address
-        server_host = host if listening.local[0] == ANY else listening.local[0]
+        remote = client.local
+        if listening.wildcard:
+            server_host = host
+            if listening.dual and ":" not in host:
+                # An IPv4 client of a dual-stack socket: the server end sees
+                # IPv4-mapped IPv6 addresses.
+                server_host = "::ffff:" + host
+                remote = ("::ffff:" + remote[0], remote[1])
+        else:
+            server_host = listening.local[0]
         server = Socket(
             loop,
             connection_id,
             "server",
             (server_host, listening.local[1]),
-            client.local,
+            remote,
             self.receive_buffer,
             self.send_buffer,
         )
@@ -695,9 +725,19 @@ class ClientTransport(MemoryTransport):
         super().__init__(loop, sock, "client", None)
         self.connector = connector
         self.__dict__["reactor"] = reactor
-        self.addr = (host, port)
         sock.owner = self
-        self._requiresResolution = not stack.is_ip_literal(host)
+        family = stack.literal_family(host)
+        if family == 4:
+            self._requiresResolution = False
+            self.addr: tuple[Any, ...] = (host, port)
+        elif family == 6:
+            # As _BaseTCPClient: an IPv6 literal is an IPv6 client whose
+            # addresses are (host, port, flow info, scope) tuples.
+            self._requiresResolution = False
+            self.addr = (normalize_ipv6(host) or host, port, 0, 0)
+        else:
+            self._requiresResolution = True
+            self.addr = (host, port)
         whenDone: Callable[..., object] | None = self.resolveAddress
         err: BaseException | None = None
         if bindAddress is not None:
@@ -728,6 +768,13 @@ class ClientTransport(MemoryTransport):
 
     def __repr__(self) -> str:
         return f"<MemoryNetwork client #{self.connection_id} to {self.addr} {self.state()}>"
+
+    def destination(self) -> str:
+        """
+        Where it connects, as written in descriptions (C{host:port},
+        C{[host]:port}).
+        """
+        return describe_ip(self.addr[0], self.addr[1])
 
     def logPrefix(self) -> str:
         """
@@ -900,7 +947,9 @@ class ClientTransport(MemoryTransport):
         host = self._host
         if host is None:
             local_host, port = self._sock.local
-            host = self._host = tcp_address(local_host or _LOCALHOST, port)
+            if not local_host:
+                local_host = _LOCALHOST6 if len(self.addr) == 4 else _LOCALHOST
+            host = self._host = ip_address(local_host, port)
         return host
 
     def getPeer(self) -> Any:

@@ -18,7 +18,7 @@ interfaces and the inspection helpers:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred
@@ -104,9 +104,10 @@ class MemoryNetwork(ReactorCore):
     @param seed: the seed of L{random}; L{None} reads C{POETRY_TEST_SEED}
         from the environment, or picks one at random.  Every error the
         harness raises names it, with a one-line reproduction.
-    @param hosts: names and their IPv4 addresses, in addition to
-        C{"localhost" -> "127.0.0.1"}.  Any other name fails to resolve
-        (L{DNSLookupError}); IPv4 literals need no entry.
+    @param hosts: names and their addresses (one IPv4 or IPv6 literal, or
+        a sequence of them), in addition to C{"localhost" -> "127.0.0.1"}.
+        Any other name fails to resolve (L{DNSLookupError}); IP literals
+        need no entry.
     @param step_budget: the most steps one C{run}, C{run_until} or
         C{advance} call may take before raising L{StepBudgetExceeded}.
     @param trace: whether to record the trace (L{trace}, L{trace_dump});
@@ -141,7 +142,7 @@ class MemoryNetwork(ReactorCore):
         self,
         seed: int | None = None,
         *,
-        hosts: Mapping[str, str] | None = None,
+        hosts: Mapping[str, str | Sequence[str]] | None = None,
         step_budget: int = 1_000_000,
         trace: bool = True,
         trace_checksums: bool = False,
@@ -156,7 +157,7 @@ class MemoryNetwork(ReactorCore):
                 raise ValueError(f"{name} must be an int >= 1, not {value!r}")
         self._names = HostMap(hosts)
         self.nameResolver: IHostnameResolver = HostMapResolver(
-            self._names.resolve, self._ready
+            self._names.addresses, self._ready
         )
         self._ports = PortTable(self)
         self._tcp = TCPStack(
@@ -178,13 +179,15 @@ class MemoryNetwork(ReactorCore):
 
     # Names
 
-    def add_host(self, name: str, address: str) -> None:
+    def add_host(self, name: str, address: str, *addresses: str) -> None:
         """
-        Make C{name} resolve to the IPv4 address C{address}.
+        Make C{name} stand for C{address} and C{addresses} (IPv4 or IPv6
+        literals), in that order, instead of what it stood for (see
+        L{poetry.testing._names} for which lookups see which).
 
-        @raise ValueError: if C{address} is not an IPv4 address literal.
+        @raise ValueError: if an address is not an IPv4 or IPv6 literal.
         """
-        self._names.add(name, address)
+        self._names.add(name, address, *addresses)
 
     def installNameResolver(self, resolver: IHostnameResolver) -> IHostnameResolver:
         """
@@ -196,8 +199,9 @@ class MemoryNetwork(ReactorCore):
 
     def resolve_name(self, name: str) -> str | None:
         """
-        The IPv4 address C{name} stands for: itself if it is an IPv4 literal,
-        its entry in the host map, or L{None}.
+        The address C{name} stands for: itself if it is an IP literal (an
+        IPv6 one as the C library writes it), its first IPv4 address in the
+        host map, or L{None}.
         """
         return self._names.resolve(name)
 
@@ -205,14 +209,15 @@ class MemoryNetwork(ReactorCore):
         """
         A lookup in the host map in the manner of
         L{IReactorCore.resolve<twisted.internet.interfaces.IReactorCore.resolve>}:
-        a L{Deferred} that fires, in a later step, with the address or fails
-        with L{DNSLookupError}.
+        a L{Deferred} that fires, in a later step, with the name's IPv4
+        address or fails with L{DNSLookupError} (as C{gethostbyname} does for
+        a name with IPv6 addresses only, or an IPv6 literal).
         """
         d: Deferred[str] = Deferred()
 
         def finish() -> None:
             address = self._names.resolve(name)
-            if address is None:
+            if address is None or ":" in address:
                 d.errback(DNSLookupError(name))
             else:
                 d.callback(address)
@@ -477,14 +482,17 @@ class MemoryNetwork(ReactorCore):
         if tcp.attempts:
             lines.append(f"Connection attempts in progress ({len(tcp.attempts)}):")
             for connection_id, client in tcp.attempts.items():
-                host, port = client.addr
                 factory = getattr(client, "connector", None)
                 name = type(factory.factory).__name__ if factory is not None else "?"
-                lines.append(f"  #{connection_id} to {host}:{port} ({name})")
+                lines.append(
+                    f"  #{connection_id} to {client.destination()} ({name})"
+                )
         if tcp.listeners:
             lines.append(f"Listening ports ({len(tcp.listeners)}):")
-            for (host, number), (port, _) in tcp.listeners.items():
-                lines.append(f"  {host}:{number} ({type(port.factory).__name__})")
+            for local, (port, _) in tcp.listeners.items():
+                lines.append(
+                    f"  {port.describe_end(local)} ({type(port.factory).__name__})"
+                )
         else:
             lines.append("Listening ports: none")
         lines.append(self._describe_timers())
