@@ -48,6 +48,7 @@ from poetry.testing._ports import (
     ANY6,
     ListeningPort,
     ListeningSocket,
+    PathTable,
     PortTable,
     describe_ip,
     ip_address,
@@ -272,11 +273,20 @@ class _Attempt:
 
 class TCPStack:
     """
-    The TCP part of a network's kernel: listeners, the handshake, the
-    connections, and the bindings they hold.
+    The stream sockets of a network's kernel -- TCP over IPv4 and IPv6, and
+    UNIX stream sockets: listeners, the handshake, the connections, and the
+    bindings they hold (IP ports in a L{PortTable}, UNIX paths in a
+    L{PathTable}).
+
+    A UNIX connection is made as a TCP one, with the family's differences:
+    its listeners are keyed C{(path, 0)}; C{connect()} completes at once
+    (0, or C{ENOENT} for a path nobody listens on, or C{EAGAIN} when the
+    accept queue is full) rather than through a handshake; its sockets are
+    of the client socket's class (L{poetry.testing._unix.UnixSocket}).
 
     @ivar connections: open connections by id.
     @ivar attempts: client ends still connecting, by connection id.
+    @ivar paths: the UNIX socket namespace.
     """
 
     def __init__(
@@ -297,6 +307,7 @@ class TCPStack:
         self.listeners: dict[tuple[str, int], tuple[ListeningPort, ListeningSocket]] = {}
         self.connections: dict[int, Connection] = {}
         self.attempts: dict[int, ClientTransport] = {}
+        self.paths = PathTable()
         self._pending: dict[int, _Attempt] = {}
         self._next_id = 1
         self._literals: dict[str, int] = {}
@@ -439,6 +450,8 @@ class TCPStack:
             if sock.state == CONNECTING:
                 return errno.EALREADY
             return errno.ECONNABORTED
+        if sock.__class__ is not Socket:
+            return self._connect_unix(transport, address)
         sock.connection_started = True
         host = address[0]
         port = address[1]
@@ -474,6 +487,28 @@ class TCPStack:
         else:
             self._complete(attempt)
         return errno.EINPROGRESS
+
+    def _connect_unix(self, transport: ClientTransport, path: Any) -> int:
+        """
+        C{connect()} of a UNIX stream socket to C{path} (bytes): it completes
+        at once -- 0 (connected: the server end waits in the accept queue),
+        C{ENOENT} if nobody listens there, C{EAGAIN} if the accept queue is
+        full (the socket stays unconnected).
+
+        @raise OSError: C{"AF_UNIX path too long"}.
+        """
+        PathTable.check(path)
+        key = (os.fsdecode(path), 0)
+        found = self.listeners.get(key)
+        if found is None:
+            return errno.ECONNREFUSED if self.paths.exists(path) else errno.ENOENT
+        port, listening = found
+        if listening.full():
+            return errno.EAGAIN
+        sock = transport._sock
+        sock.connection_started = True
+        self._establish(_Attempt(self, transport, key), port, listening)
+        return 0
 
     def _complete(self, attempt: _Attempt) -> None:
         """
@@ -584,14 +619,15 @@ class TCPStack:
                 remote = ("::ffff:" + remote[0], remote[1])
         else:
             server_host = listening.local[0]
-        server = Socket(
+        # The server end is a socket of the client's kind (TCP or UNIX).
+        server = client.__class__(
             loop,
             connection_id,
             "server",
             (server_host, listening.local[1]),
             remote,
-            self.receive_buffer,
-            self.send_buffer,
+            client.receive_buffer,
+            client.send_buffer,
         )
         client.remote = (host, number)
         client.peer = server

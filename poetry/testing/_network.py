@@ -33,6 +33,7 @@ from twisted.internet.interfaces import (
     IReactorPluggableNameResolver,
     IReactorTCP,
     IReactorTime,
+    IReactorUNIX,
 )
 from twisted.internet.protocol import ClientFactory
 from twisted.internet.task import Cooperator
@@ -77,6 +78,7 @@ def _store(settings: dict[Any, Any], key: object, value: object) -> None:
 
 @implementer(
     IReactorTCP,
+    IReactorUNIX,
     IReactorTime,
     IReactorPluggableNameResolver,
     IReactorCore,
@@ -298,6 +300,59 @@ class MemoryNetwork(ReactorCore):
         """
         connector = Connector(
             self._tcp, self, host, port, factory, timeout, bindAddress, self
+        )
+        connector.connect()
+        return connector
+
+    # IReactorUNIX
+
+    def listenUNIX(
+        self,
+        address: str | bytes,
+        factory: IProtocolFactory,
+        backlog: int = 50,
+        mode: int = 0o666,
+        wantPID: int = 0,
+    ) -> IListeningPort:
+        """
+        Listen on the UNIX socket path C{address}, as the real reactor's
+        C{unix.Port} (see L{poetry.testing._unix}): the factory's C{doStart}
+        is called, then the path is bound -- in the network's namespace:
+        no file is created; C{stopListening} frees the path.  With
+        C{wantPID}, the lock file C{address + ".lock"} is taken first (also
+        in the namespace).  C{mode} is kept, not applied.
+
+        @raise CannotListenError: if the path is taken (C{EADDRINUSE}) or
+            too long, or (with C{wantPID}) its lock is held.
+        """
+        from poetry.testing._unix import UNIXListeningPort
+
+        listening = UNIXListeningPort(
+            self._tcp, self, self, address, factory, backlog, mode, wantPID
+        )
+        listening.startListening()
+        return listening
+
+    def connectUNIX(
+        self,
+        address: str | bytes,
+        factory: ClientFactory[Any],
+        timeout: float = 30,
+        checkPID: int = 0,
+    ) -> IConnector:
+        """
+        Connect to the UNIX socket path C{address}, as the real reactor
+        does: C{doStart} and C{startedConnecting(connector)} now; in the
+        next iteration the socket connects at once -- the protocol is built
+        and connected then, before the server accepts -- or the attempt
+        fails (C{clientConnectionFailed}: L{ConnectError} with C{ENOENT}
+        for a path nobody listens on; with C{checkPID}, L{BadFileError} if
+        no lock file is held for it).
+        """
+        from poetry.testing._unix import UNIXConnector
+
+        connector = UNIXConnector(
+            self._tcp, self, address, factory, timeout, self, checkPID
         )
         connector.connect()
         return connector

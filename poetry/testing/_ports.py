@@ -50,12 +50,19 @@ if TYPE_CHECKING:
     from poetry.testing._clock import Scheduler
 
 __all__ = [
+    "ANY",
+    "ANY6",
     "FIRST_PORT",
     "LAST_PORT",
     "TIME_WAIT_SECONDS",
+    "UNIX_PATH_MAX",
     "ListeningPort",
     "ListeningSocket",
+    "PathTable",
     "PortTable",
+    "describe_ip",
+    "ip_address",
+    "tcp6_address",
 ]
 
 _log = Logger()
@@ -246,6 +253,84 @@ class PortTable:
         The number of client sockets bound (for diagnostics).
         """
         return sum(kinds.get(CLIENT, 0) for kinds in self._bound.values())
+
+
+UNIX_PATH_MAX = 107
+"""
+The longest UNIX socket path, in bytes (C{sun_path} holds 108 with its
+terminating NUL; an abstract name, starting with NUL, may use all 108).
+"""
+
+
+class PathTable:
+    """
+    The UNIX socket namespace: which paths are bound (and listened on), and
+    which lock files (C{path.lock}, C{listenUNIX(wantPID=1)}) are held.  No
+    file is created: a path exists while a socket is bound to it -- from
+    C{listenUNIX} until its C{stopListening} completes, which is when
+    Twisted's C{unix.Port} unlinks the socket file (so a stale socket file,
+    which would refuse connections with C{ECONNREFUSED}, never exists).
+    Paths are names compared as given (no working directory, no symbolic
+    links).
+    """
+
+    def __init__(self) -> None:
+        self._bound: set[bytes] = set()
+        self._locks: set[bytes] = set()
+
+    @staticmethod
+    def check(path: bytes) -> None:
+        """
+        @raise OSError: C{"AF_UNIX path too long"} (no errno) if C{path}
+            does not fit a UNIX socket address, as Python's C{socket} says.
+        """
+        if len(path) > (UNIX_PATH_MAX + 1 if path[:1] == b"\0" else UNIX_PATH_MAX):
+            raise OSError("AF_UNIX path too long")
+
+    def bind(self, path: bytes) -> None:
+        """
+        Bind a socket to C{path}.
+
+        @raise OSError: C{EADDRINUSE} if it exists; see L{check}.
+        """
+        self.check(path)
+        if path in self._bound:
+            raise os_error(errno.EADDRINUSE)
+        self._bound.add(path)
+
+    def unbind(self, path: bytes) -> None:
+        """
+        Unlink C{path}.
+        """
+        self._bound.discard(path)
+
+    def exists(self, path: bytes) -> bool:
+        """
+        Whether a socket is bound to C{path}.
+        """
+        return path in self._bound
+
+    def lock(self, path: bytes) -> bool:
+        """
+        Take the lock file C{path} (C{FilesystemLock.lock}); L{False} if
+        another port holds it.
+        """
+        if path in self._locks:
+            return False
+        self._locks.add(path)
+        return True
+
+    def unlock(self, path: bytes) -> None:
+        """
+        Release the lock file C{path}.
+        """
+        self._locks.discard(path)
+
+    def is_locked(self, path: bytes) -> bool:
+        """
+        Whether the lock file C{path} is held (C{lockfile.isLocked}).
+        """
+        return path in self._locks
 
 
 class ListeningSocket:
@@ -463,10 +548,16 @@ class ListeningPort:
             port=number,
         )
         self.factory.doStart()
+        self._activate(sock)
+
+    def _activate(self, sock: ListeningSocket) -> None:
+        """
+        Start accepting on the listening socket C{sock}.
+        """
         self.connected = True
         self.disconnected = 0
         self._socket = sock
-        stack.register_listener(self, sock)
+        self._stack.register_listener(self, sock)
         sock.owner = self
         self.numberAccepts = 100
         self.startReading()
@@ -626,7 +717,7 @@ class ListeningPort:
         """
         As C{tcp.Port.connectionLost}.
         """
-        _log.info("(TCP Port {port} Closed)", port=self._realPortNumber)
+        self._logConnectionLostMsg()
         self._realPortNumber = None
         self.disconnected = 1
         self.connected = False
@@ -649,6 +740,9 @@ class ListeningPort:
             self.factory.doStop()
         finally:
             self.disconnecting = False
+
+    def _logConnectionLostMsg(self) -> None:
+        _log.info("(TCP Port {port} Closed)", port=self._realPortNumber)
 
     def getHost(self) -> Any:
         """
