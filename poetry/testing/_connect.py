@@ -501,7 +501,8 @@ class TCPStack:
         key = (os.fsdecode(path), 0)
         found = self.listeners.get(key)
         if found is None:
-            return errno.ECONNREFUSED if self.paths.exists(path) else errno.ENOENT
+            # A path exists exactly while it is listened on (see PathTable).
+            return errno.ENOENT
         port, listening = found
         if listening.full():
             return errno.EAGAIN

@@ -304,12 +304,6 @@ class PathTable:
         """
         self._bound.discard(path)
 
-    def exists(self, path: bytes) -> bool:
-        """
-        Whether a socket is bound to C{path}.
-        """
-        return path in self._bound
-
     def lock(self, path: bytes) -> bool:
         """
         Take the lock file C{path} (C{FilesystemLock.lock}); L{False} if

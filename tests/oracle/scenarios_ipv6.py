@@ -133,24 +133,34 @@ async def ipv4ClientOfAnIPv6OnlyListener(w: World) -> None:
 @scenario
 async def ipv6PortSharing(w: World) -> None:
     """
-    IPv4 and IPv6 listeners on one port number: 127.0.0.1 and ::1 may
-    share it, and so may 0.0.0.0 and ::1; :: takes the port on every
-    address of both families, so it conflicts with any listener on that
-    number and any listener conflicts with it (EADDRINUSE).
+    IPv4 and IPv6 listeners on one port number, each pair on a fresh
+    number: 127.0.0.1 and ::1 may share it, and so may 0.0.0.0 and ::1;
+    :: takes the port on every address of both families, so it conflicts
+    with any listener on that number and any listener conflicts with it;
+    the same address twice conflicts (EADDRINUSE).
     """
-    first = listen6(w)
-    number = w.portNumber(first)
-    _listen(w, number, "127.0.0.1")
-    _listen(w, number, "")
-    _listen(w, number, "::")
-    _listen(w, number, "::1")
-    other = w.listen()
-    otherNumber = w.portNumber(other)
-    _listen(w, otherNumber, "::")
-    dual = listen6(w, interface="::")
-    dualNumber = w.portNumber(dual)
-    for interface in ("", "127.0.0.1", "::1"):
-        _listen(w, dualNumber, interface)
+    pairs = [
+        ("::1", "127.0.0.1"),
+        ("127.0.0.1", "::1"),
+        ("::1", ""),
+        ("", "::1"),
+        ("::1", "::"),
+        ("::", "::1"),
+        ("::", ""),
+        ("", "::"),
+        ("127.0.0.1", "::"),
+        ("::", "127.0.0.1"),
+        ("::1", "::1"),
+        ("::", "::"),
+    ]
+    for first, second in pairs:
+        port = w.reactor.listenTCP(0, ServerFactory(), interface=first)
+        w.note("first", first or "(all)")
+        before = len(w.ports)
+        _listen(w, w.portNumber(port), second)
+        for other in [port, *w.ports[before:]]:
+            await maybeDeferred(other.stopListening)
+        del w.ports[before:]
 
 
 @scenario
@@ -218,7 +228,9 @@ async def ipv6BindAddress(w: World) -> None:
     connectTCP("::1", port, bindAddress=("::1", N)) makes the connection
     from that address and port.
     """
-    free = await w.closedPort()
+    closed = w.reactor.listenTCP(0, ServerFactory(), interface="::1")
+    free = w.portNumber(closed)
+    await maybeDeferred(closed.stopListening)
     port = listen6(w)
     connect6(w, port, bindAddress=("::1", free))
     await w.when("c1", "made")
@@ -283,12 +295,14 @@ async def ipv6Endpoints(w: World) -> None:
 async def ipv6StringEndpoints(w: World) -> None:
     """
     serverFromString("tcp6:0:interface=\\:\\:1") and
-    clientFromString("tcp6:host=\\:\\:1:port=N") connect and carry data.
+    clientFromString("tcp:host=\\:\\:1:port=N") (there is no "tcp6"
+    client string; a "tcp" client to an IPv6 literal connects over IPv6)
+    connect and carry data.
     """
     await _endpointTalk(
         w,
         serverFromString(w.reactor, "tcp6:0:interface=\\:\\:1"),
-        lambda number: clientFromString(w.reactor, f"tcp6:host=\\:\\:1:port={number}"),
+        lambda number: clientFromString(w.reactor, f"tcp:host=\\:\\:1:port={number}"),
     )
 
 
