@@ -27,6 +27,7 @@ from twisted.internet.error import (
 )
 from twisted.internet.interfaces import IAddress, IHostResolution, IResolutionReceiver
 from twisted.internet.protocol import ServerFactory
+from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from poetry.testing import LinkConditions, MemoryNetwork, MemoryNetworkTestCase
@@ -37,6 +38,7 @@ from tests.unit.test_testing_support import (
     RecordingClientFactory,
     RecordingServerFactory,
     connect_pair,
+    run_document_example,
 )
 
 
@@ -445,3 +447,16 @@ class InspectionTests(MemoryNetworkTestCase):
         self.net.faults.abort(IPv6Address("TCP", "::", number_of(port)))
         self.net.run()
         self.assertTrue(client.events[-1][0] == "lost")
+
+
+class DocumentExampleTests(SynchronousTestCase):
+    """
+    The IPv6 example of C{docs/testing.md} runs, as shown, and passes.
+    """
+
+    def test_ipv6(self) -> None:
+        """
+        C{HostnameEndpoint} falls back to IPv4, and a dual-stack port takes
+        an IPv4 client.
+        """
+        run_document_example(self, "ipv6", 2)

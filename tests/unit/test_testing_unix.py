@@ -30,6 +30,7 @@ from twisted.internet.error import (
 )
 from twisted.internet.interfaces import IListeningPort, IReactorUNIX
 from twisted.internet.protocol import ServerFactory
+from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from poetry.testing import (
@@ -47,6 +48,7 @@ from tests.unit.test_testing_support import (
     Recorder,
     RecordingClientFactory,
     RecordingServerFactory,
+    run_document_example,
 )
 
 PATH = "/run/poems.sock"
@@ -680,3 +682,17 @@ class EndpointTests(MemoryNetworkTestCase):
         self.successResultOf(d)
         client.tcp.loseConnection()
         self.net.run()
+
+
+class DocumentExampleTests(SynchronousTestCase):
+    """
+    The UNIX sockets example of C{docs/testing.md} runs, as shown, and
+    passes.
+    """
+
+    def test_unix(self) -> None:
+        """
+        The poem is served over a UNIX path, and a path nobody listens on
+        fails with C{ENOENT}.
+        """
+        run_document_example(self, "unix", 2)
