@@ -32,10 +32,10 @@ C{fault} event whose detail says what happened.  Targets:
     C{int}, as shown in the trace);
   - an I{address}: a C{(host, port)} tuple, an L{IPv4Address}, an
     L{IPv6Address} or a TCP L{IListeningPort} (its C{getHost()}); host
-    C{0.0.0.0}, C{::} (or C{""}) means every host.  For connection faults, an address stands for every open
-    connection made to it, and -- for L{Faults.stall} and a
-    L{Faults.reset} after a byte count -- for the connections made to it
-    later too (a I{rule});
+    C{0.0.0.0}, C{::} (or C{""}) means every host.  For connection faults,
+    an address stands for every open connection made to it, and -- for
+    L{Faults.stall} and a L{Faults.reset} after a byte count -- for the
+    connections made to it later too (a I{rule});
   - a I{host}: a name in the host map or an IPv4 address (for partitions).
     A connection's hosts are the addresses of its two ends; a client binds
     to the destination's address unless it connects through
@@ -99,11 +99,11 @@ stateful middlebox lost the connection's state.
 """
 
 # Strings, so that Python 3.10 need not build unions with an interface.
-Address: TypeAlias = "tuple[str, int] | IPv4Address | IPv6Address | IListeningPort"
+IPAddress: TypeAlias = "IPv4Address | IPv6Address"
+Address: TypeAlias = "tuple[str, int] | IPAddress | IListeningPort"
 ConnectionTarget: TypeAlias = "MemoryTransport | int"
 Target: TypeAlias = (
-    "MemoryTransport | int | tuple[str, int] | IPv4Address | IPv6Address "
-    "| IListeningPort"
+    "MemoryTransport | int | tuple[str, int] | IPAddress | IListeningPort"
 )
 
 _R = TypeVar("_R")

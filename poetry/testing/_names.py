@@ -64,7 +64,8 @@ def normalize_ipv6(literal: str) -> str | None:
     scope identifier).
     """
     try:
-        return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, literal))
+        packed = socket.inet_pton(socket.AF_INET6, literal)
+        return socket.inet_ntop(socket.AF_INET6, packed)
     except (OSError, ValueError, TypeError):
         return None
 

@@ -539,9 +539,7 @@ class MemoryNetwork(ReactorCore):
             for connection_id, client in tcp.attempts.items():
                 factory = getattr(client, "connector", None)
                 name = type(factory.factory).__name__ if factory is not None else "?"
-                lines.append(
-                    f"  #{connection_id} to {client.destination()} ({name})"
-                )
+                lines.append(f"  #{connection_id} to {client.destination()} ({name})")
         if tcp.listeners:
             lines.append(f"Listening ports ({len(tcp.listeners)}):")
             for local, (port, _) in tcp.listeners.items():

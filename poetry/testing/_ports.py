@@ -103,6 +103,7 @@ def describe_ip(host: str, port: int) -> str:
     """
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
+
 FIRST_PORT = 32768
 LAST_PORT = 60999
 """
@@ -156,12 +157,10 @@ class PortTable:
         return ANY in hosts
 
     def _client_conflict(self, host: str, port: int) -> bool:
-        if host == ANY or host == ANY6:
+        if host in (ANY, ANY6):
             v4_only = host == ANY
             return any(
-                key[1] == port
-                and CLIENT in kinds
-                and not (v4_only and ":" in key[0])
+                key[1] == port and CLIENT in kinds and not (v4_only and ":" in key[0])
                 for key, kinds in self._bound.items()
             )
         kinds = self._bound.get((host, port))
@@ -533,9 +532,7 @@ class ListeningPort:
         self._host = self._address_type(host, number)
         self._server_addresses = {}
         loop = self._loop
-        loop._trace.extend(
-            (loop._now, "listen", None, "", describe_ip(host, number))
-        )
+        loop._trace.extend((loop._now, "listen", None, "", describe_ip(host, number)))
         _log.info(
             "{factory} starting on {port}",
             factory=type(self.factory).__name__,
@@ -665,7 +662,7 @@ class ListeningPort:
                 "server",
                 f"{peer_host}:{peer_port} -> {host.host}:{host.port}"
                 if self._ipv4
-                else f"{self.describe_end(sock.remote)} -> {self.describe_end(sock.local)}",
+                else self._describe_accept(sock),
             )
         )
         protocol.makeConnection(transport)
@@ -678,6 +675,9 @@ class ListeningPort:
                 host, self._realPortNumber
             )
         return address
+
+    def _describe_accept(self, sock: Socket) -> str:
+        return f"{self.describe_end(sock.remote)} -> {self.describe_end(sock.local)}"
 
     def describe_end(self, local: tuple[str, int]) -> str:
         """
@@ -725,7 +725,9 @@ class ListeningPort:
         self._socket = None
         assert self._host is not None
         loop = self._loop
-        loop._trace.extend((loop._now, "stop-listening", None, "", self.describe_end(sock.local)))
+        loop._trace.extend(
+            (loop._now, "stop-listening", None, "", self.describe_end(sock.local))
+        )
         self._stack.unregister_listener(self, sock)
         for orphan in sock.close():
             self._stack.accepted(self, orphan)

@@ -270,9 +270,10 @@ class UNIXListeningPort(ListeningPort):
         self._transport_class = UNIXServerTransport
 
     def __repr__(self) -> str:
+        name = type(self.factory).__name__
         if self._socket is not None:
-            return f"<MemoryNetwork port of {type(self.factory).__name__} on {self._path!r}>"
-        return f"<MemoryNetwork port of {type(self.factory).__name__} (not listening)>"
+            return f"<MemoryNetwork port of {name} on {self._path!r}>"
+        return f"<MemoryNetwork port of {name} (not listening)>"
 
     def startListening(self) -> None:
         """

@@ -259,7 +259,11 @@ class FixedResolver:
         addresses = self._hosts.get(hostName)
         if addresses is None:
             return self._reactor.nameResolver.resolveHostName(  # type: ignore[no-any-return]
-                resolutionReceiver, hostName, portNumber, addressTypes, transportSemantics
+                resolutionReceiver,
+                hostName,
+                portNumber,
+                addressTypes,
+                transportSemantics,
             )
         resolution = _Resolution(hostName)
         resolutionReceiver.resolutionBegan(resolution)

@@ -43,7 +43,10 @@ def _listen(w: World, number: int, interface: str) -> None:
     try:
         port = w.reactor.listenTCP(number, ServerFactory(), interface=interface)
     except CannotListenError as e:
-        w.note(f"listen {interface or '(all)'}", errnoName(getattr(e.socketError, "errno", None)))
+        w.note(
+            f"listen {interface or '(all)'}",
+            errnoName(getattr(e.socketError, "errno", None)),
+        )
     else:
         w.note(f"listen {interface or '(all)'}", "listening")
         w.ports.append(port)
@@ -216,7 +219,11 @@ async def ipv6ListenOnANonLocalAddress(w: World) -> None:
         try:
             port = w.reactor.listenTCP(0, ServerFactory(), interface=interface)
         except CannotListenError as e:
-            w.note("CannotListenError", e.interface, errnoName(getattr(e.socketError, "errno", None)))
+            w.note(
+                "CannotListenError",
+                e.interface,
+                errnoName(getattr(e.socketError, "errno", None)),
+            )
         else:
             w.note("listening", interface)
             await maybeDeferred(port.stopListening)
@@ -371,7 +378,9 @@ async def hostnameEndpointFallsBackToIPv4(w: World) -> None:
     port = w.listen()
     reactor = _dualReactor(w)
     client = w.newPeer("c", {})
-    await connectProtocol(HostnameEndpoint(reactor, b"dual", w.portNumber(port)), client)
+    await connectProtocol(
+        HostnameEndpoint(reactor, b"dual", w.portNumber(port)), client
+    )
     w.note("connected", describe(w, client.tcp.getPeer()))
     await w.when("s1", "made")
     client.tcp.loseConnection()
@@ -388,7 +397,9 @@ async def hostnameEndpointPrefersTheFirstAddress(w: World) -> None:
     port = listen6(w, interface="::")
     reactor = _dualReactor(w)
     client = w.newPeer("c", {})
-    await connectProtocol(HostnameEndpoint(reactor, b"dual", w.portNumber(port)), client)
+    await connectProtocol(
+        HostnameEndpoint(reactor, b"dual", w.portNumber(port)), client
+    )
     w.note("connected", describe(w, client.tcp.getPeer()))
     await w.when("s1", "made")
     w.note("server getPeer", describe(w, w.peer("s1").tcp.getPeer()))

@@ -20,12 +20,11 @@ from twisted.internet.endpoints import (
 )
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IConnector
-from twisted.internet.protocol import ServerFactory
 from twisted.python.failure import Failure
 
 from tests.oracle._registry import scenario
 from tests.oracle._support_addr import connectUNIX, listenUNIX, socketPath, unixName
-from tests.oracle._support_conn import errnoName, noteOsError, tryCall
+from tests.oracle._support_conn import errnoName, tryCall
 from tests.oracle._support_data import (
     ChunkProducer,
     attempt,
@@ -163,7 +162,9 @@ async def unixStopListeningFreesThePath(w: World) -> None:
     await w.stopListening(port)
     connectUNIX(w, path, failed=_failed(w))
     await w.when("cf", "doStop")
-    again = tryCall(w, "listenUNIX again", w.reactor.listenUNIX, path, w.serverFactory())
+    again = tryCall(
+        w, "listenUNIX again", w.reactor.listenUNIX, path, w.serverFactory()
+    )
     if again is not None:
         w.ports.append(again)
         connectUNIX(w, path)
@@ -218,7 +219,14 @@ async def unixListenWithALockFile(w: World) -> None:
     await w.when("s1", "lost")
     await w.stopListening(port)
     again = tryCall(
-        w, "listenUNIX again", w.reactor.listenUNIX, path, w.serverFactory(), 50, 0o666, 1
+        w,
+        "listenUNIX again",
+        w.reactor.listenUNIX,
+        path,
+        w.serverFactory(),
+        50,
+        0o666,
+        1,
     )
     if again is not None:
         w.ports.append(again)
@@ -264,7 +272,7 @@ async def unixAbortWithNothingUnread(w: World) -> None:
     effect on AF_UNIX, so the peer sees an orderly end -- ConnectionDone,
     not ConnectionLost -- after the bytes already sent.
     """
-    client, server = await _pair(w)
+    client, _server = await _pair(w)
     client.tcp.write(b"last words")
     await w.received("s1", 10)
     client.tcp.abortConnection()
@@ -304,7 +312,7 @@ async def unixWriteAfterThePeerClosed(w: World) -> None:
     def readLost(p: Peer) -> None:
         p.tcp.write(b"too late")
 
-    client, server = await _pair(w, server={"readLost": readLost})
+    client, _server = await _pair(w, server={"readLost": readLost})
     client.tcp.loseConnection()
     await w.when("s1", "lost")
     await w.when("c1", "lost")
@@ -322,7 +330,7 @@ async def unixHalfClose(w: World) -> None:
         p.tcp.write(b"answer")
         p.tcp.loseConnection()
 
-    client, server = await _pair(
+    client, _server = await _pair(
         w, server={"readLost": readLost}, client={"halfClose": True}
     )
     client.tcp.write(b"question")
@@ -483,7 +491,9 @@ async def unixClientEndpointToAMissingPath(w: World) -> None:
     try:
         await connectProtocol(UNIXClientEndpoint(w.reactor, path), w.newPeer("c", {}))
     except Exception as e:
-        w.note("connect failed", type(e).__name__, errnoName(getattr(e, "osError", None)))
+        w.note(
+            "connect failed", type(e).__name__, errnoName(getattr(e, "osError", None))
+        )
     else:
         w.note("connected")
 

@@ -218,7 +218,8 @@ class MainTests(MemoryNetworkTestCase):
         )
         self.assertEqual(self.net.listening_ports(), [])
         self.assertFalse(os.path.exists("/run/poetry.sock"))
-        late = get_poetry_at(clientFromString(self.net, "unix:/run/poetry.sock"), self.net)
+        endpoint = clientFromString(self.net, "unix:/run/poetry.sock")
+        late = get_poetry_at(endpoint, self.net)
         self.net.run()
         self.assertEqual(
             self.failureResultOf(late, ConnectError).value.osError, errno.ENOENT

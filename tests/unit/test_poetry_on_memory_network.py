@@ -9,25 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.defer import CancelledError, gatherResults
 from twisted.internet.error import ConnectionLost, ConnectionRefusedError
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Factory
 
 from poetry import poems
-from poetry.client import (
-    PoemTimeout,
-    PoemTruncated,
-    get_poems,
-    get_poetry,
-    get_poetry_at,
-)
+from poetry.client import PoemTimeout, PoemTruncated, get_poems, get_poetry
 from poetry.proxy import PoetryProxyFactory
 from poetry.server import PoetryServerFactory, SlowPoetryServerFactory
 from poetry.testing import MemoryNetworkTestCase
 from poetry.transform import TransformServerFactory, TransformService, transform
-from tests.unread_close import GreetingEndpoint, PoemAfterUnreadFactory
 
 POEM = bytes(range(256)) * 8  # 2048 bytes, every byte value
 
@@ -186,25 +178,6 @@ class ClientServerTests(PoetryTestCase):
         assert failure is not None
         self.assertTrue(failure.check(ConnectionRefusedError))
         self.assertEqual(self.net.seconds(), 4.0)
-
-
-class CloseWithUnreadTests(PoetryTestCase):
-    """
-    A server that writes its poem and closes while the client's own bytes
-    are still unread: the real reactor shuts the socket down (FIN) before
-    closing it (RST for the unread bytes), so the client reads the whole
-    poem and a clean close -- and so does the memory network.
-    """
-
-    def test_wholePoem(self) -> None:
-        """
-        C{get_poetry_at} (through an endpoint whose client sends a greeting
-        the server never reads) returns the whole poem.
-        """
-        poem = poems.load("lighthouse")
-        port = self.serve(PoemAfterUnreadFactory(poem, self.net))
-        endpoint = GreetingEndpoint(TCP4ClientEndpoint(self.net, "127.0.0.1", port))
-        self.assertEqual(self.net.run_until(get_poetry_at(endpoint, self.net)), poem)
 
 
 class TransformTests(PoetryTestCase):

@@ -94,7 +94,8 @@ class NamesTests(MemoryNetworkTestCase):
         L{None} if it has none; C{add_host} replaces a name's addresses.
         """
         net = MemoryNetwork(
-            seed=1, hosts={"dual": ("::1", "127.0.0.2"), "six": "0::1", "four": "10.0.0.1"}
+            seed=1,
+            hosts={"dual": ("::1", "127.0.0.2"), "six": "0::1", "four": "10.0.0.1"},
         )
         self.assertEqual(net.resolve_name("dual"), "127.0.0.2")
         self.assertIsNone(net.resolve_name("six"))
@@ -141,7 +142,10 @@ class NamesTests(MemoryNetworkTestCase):
             (None, [v6("::1", 80), IPv4Address("TCP", "127.0.0.1", 80)]),
             ([IPv4Address], [IPv4Address("TCP", "127.0.0.1", 80)]),
             ([IPv6Address], [v6("::1", 80)]),
-            ([IPv4Address, IPv6Address], [v6("::1", 80), IPv4Address("TCP", "127.0.0.1", 80)]),
+            (
+                [IPv4Address, IPv6Address],
+                [v6("::1", 80), IPv4Address("TCP", "127.0.0.1", 80)],
+            ),
         ]
         for types, expected in rows:
             receiver = _Receiver()
@@ -201,7 +205,9 @@ class ListenTests(MemoryNetworkTestCase):
             error = self.assertRaises(
                 CannotListenError, self.net.listenTCP, 0, ServerFactory(), 50, interface
             )
-            self.assertEqual(cast(OSError, error.socketError).errno, errno.EADDRNOTAVAIL)
+            self.assertEqual(
+                cast(OSError, error.socketError).errno, errno.EADDRNOTAVAIL
+            )
         self.net.add_host("six", "2001:db8::1")
         port = self.net.listenTCP(0, ServerFactory(), interface="2001:db8::1")
         self.addCleanup(port.stopListening)
@@ -256,7 +262,9 @@ class ListenTests(MemoryNetworkTestCase):
         port = self.net.listenTCP(0, ServerFactory(), interface="::1")
         self.addCleanup(port.stopListening)
         factory = RecordingClientFactory()
-        self.net.connectTCP("::1", number_of(port), factory, bindAddress=("::", number_of(port)))
+        self.net.connectTCP(
+            "::1", number_of(port), factory, bindAddress=("::", number_of(port))
+        )
         self.net.run()
         self.assertEqual(factory.reasons[0].type, ConnectBindError)
 
@@ -303,7 +311,8 @@ class ConnectTests(MemoryNetworkTestCase):
         self.assertEqual(client.tcp.getPeer(), IPv4Address("TCP", "127.0.0.1", number))
         self.assertEqual(server.getHost(), v6("::ffff:127.0.0.1", number))
         self.assertEqual(
-            server.getPeer(), v6("::ffff:127.0.0.1", cast(Any, client.tcp.getHost()).port)
+            server.getPeer(),
+            v6("::ffff:127.0.0.1", cast(Any, client.tcp.getHost()).port),
         )
         client.tcp.loseConnection()
         self.net.run()
@@ -344,10 +353,14 @@ class ConnectTests(MemoryNetworkTestCase):
         C{TCP6ServerEndpoint} and C{TCP6ClientEndpoint} connect.
         """
         factory = RecordingServerFactory()
-        port = self.successResultOf(TCP6ServerEndpoint(self.net, 0, interface="::1").listen(factory))
+        port = self.successResultOf(
+            TCP6ServerEndpoint(self.net, 0, interface="::1").listen(factory)
+        )
         self.addCleanup(port.stopListening)
         client = Recorder()
-        d = connectProtocol(TCP6ClientEndpoint(self.net, "::1", number_of(port)), client)
+        d = connectProtocol(
+            TCP6ClientEndpoint(self.net, "::1", number_of(port)), client
+        )
         self.net.run()
         self.assertIs(self.successResultOf(d), client)
         self.assertIsInstance(client.tcp.getPeer(), IPv6Address)
@@ -363,10 +376,14 @@ class ConnectTests(MemoryNetworkTestCase):
         port = self.net.listenTCP(0, RecordingServerFactory(), interface="127.0.0.1")
         self.addCleanup(port.stopListening)
         client = Recorder()
-        d = connectProtocol(HostnameEndpoint(self.net, b"dual", number_of(port)), client)
+        d = connectProtocol(
+            HostnameEndpoint(self.net, b"dual", number_of(port)), client
+        )
         self.net.run()
         self.successResultOf(d)
-        self.assertEqual(client.tcp.getPeer(), IPv4Address("TCP", "127.0.0.1", number_of(port)))
+        self.assertEqual(
+            client.tcp.getPeer(), IPv4Address("TCP", "127.0.0.1", number_of(port))
+        )
         refused = [e for e in self.net.trace if e.kind == "refuse"]
         self.assertEqual([e.detail for e in refused], [f"::1:{number_of(port)}"])
         client.tcp.loseConnection()
@@ -381,7 +398,9 @@ class ConnectTests(MemoryNetworkTestCase):
         port = self.net.listenTCP(0, RecordingServerFactory(), interface="::")
         self.addCleanup(port.stopListening)
         client = Recorder()
-        d = connectProtocol(HostnameEndpoint(self.net, b"dual", number_of(port)), client)
+        d = connectProtocol(
+            HostnameEndpoint(self.net, b"dual", number_of(port)), client
+        )
         self.net.run()
         self.successResultOf(d)
         self.assertEqual(client.tcp.getPeer(), v6("::1", number_of(port)))

@@ -287,7 +287,8 @@ def run_document_example(case: SynchronousTestCase, name: str, tests: int) -> No
     last = next(i for i in range(first + 1, len(lines)) if lines[i].startswith("```"))
     module = f"docs_example_{name}"
     namespace: dict[str, Any] = {"__name__": module}
-    code = compile("\n".join(lines[first + 1 : last]), f"docs/testing.md ({name})", "exec")
+    source = "\n".join(lines[first + 1 : last])
+    code = compile(source, f"docs/testing.md ({name})", "exec")
     exec(code, namespace)
     result = TestResult()
     loader = TestLoader()

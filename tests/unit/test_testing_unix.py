@@ -127,7 +127,9 @@ class ConnectTests(MemoryNetworkTestCase):
         pair.client.tcp.write(b"ping")
         pair.server.tcp.write(b"pong")
         self.net.run()
-        self.assertEqual((pair.server.received, pair.client.received), (b"ping", b"pong"))
+        self.assertEqual(
+            (pair.server.received, pair.client.received), (b"ping", b"pong")
+        )
         pair.client.tcp.loseConnection()
         self.net.run()
         self.assertEqual(pair.server.events[-1], ("lost", ConnectionDone))
@@ -651,7 +653,9 @@ class EndpointTests(MemoryNetworkTestCase):
         "unix:/x")} connect.
         """
         factory = RecordingServerFactory()
-        port = self.successResultOf(serverFromString(self.net, "unix:/x").listen(factory))
+        port = self.successResultOf(
+            serverFromString(self.net, "unix:/x").listen(factory)
+        )
         self.addCleanup(port.stopListening)
         client = Recorder()
         d = connectProtocol(clientFromString(self.net, "unix:/x"), client)
