@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from twisted.internet import unix
 from twisted.internet.address import UNIXAddress
@@ -60,6 +60,7 @@ from poetry.testing._transport import MemoryTransport, ServerTransport
 
 if TYPE_CHECKING:
     from poetry.testing._clock import Scheduler
+    from poetry.testing._ports import Stack
 
 __all__ = [
     "UNIX_BUFFER",
@@ -256,7 +257,7 @@ class UNIXListeningPort(ListeningPort):
         mode: int = 0o666,
         wantPID: int = 0,
     ) -> None:
-        super().__init__(stack, loop, reactor, 0, factory, backlog)
+        super().__init__(cast("Stack", stack), loop, reactor, 0, factory, backlog)
         address = UNIXAddress(fileName)
         assert address.name is not None
         self._bindPath: bytes = address.name
@@ -369,15 +370,17 @@ class UNIXClientTransport(ClientTransport):
         )
         sock.state = CONNECTING
         MemoryTransport.__init__(self, loop, sock, "client", None)
-        self.connector = connector
+        # ClientTransport's connector, a unix.Connector here.
+        self.connector = cast(Connector, connector)
         self.__dict__["reactor"] = reactor
         sock.owner = self
         name = UNIXAddress(fileName).name
         assert name is not None
+        # unix.Client's addr and realAddress are the path, not a tuple.
         self.addr = self.realAddress = name  # type: ignore[assignment]
         self._requiresResolution = False
         # As _commonConnection.__init__: no protocol until connected.
-        self.protocol = None  # type: ignore[assignment]
+        self.protocol = None  # type: ignore[assignment]  # None until made
         self._peer = UNIXAddress(name)
         loop._trace.extend(
             (loop._now, "connect", connection_id, "client", self.destination())
@@ -397,7 +400,7 @@ class UNIXClientTransport(ClientTransport):
         """
         C{unix:PATH}.
         """
-        return describe_path(os.fsdecode(self.addr))  # type: ignore[call-overload]
+        return describe_path(os.fsdecode(cast(bytes, self.addr)))
 
     def getHost(self) -> UNIXAddress:
         """
@@ -435,13 +438,23 @@ class UNIXConnector(unix.Connector):
         reactor: Any,
         checkPID: int,
     ) -> None:
-        super().__init__(address, factory, timeout, reactor, checkPID)
+        # unix.Connector.__init__ has no annotations.
+        super().__init__(  # type: ignore[no-untyped-call]
+            address, factory, timeout, reactor, checkPID
+        )
         self._stack = stack
         self._loop = loop
 
-    connect = Connector.connect
+    def connect(self) -> None:
+        """
+        Start connecting, as L{Connector.connect} does (the timeout a lazy
+        call).
 
-    def _makeTransport(self) -> UNIXClientTransport:
+        @raise RuntimeError: unless disconnected.
+        """
+        Connector.connect(cast(Connector, self))
+
+    def _makeTransport(self) -> Any:
         return UNIXClientTransport(
             self._stack, self._loop, self.reactor, self.address, self, self.checkPID
         )

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import weakref
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
@@ -244,7 +245,7 @@ class FixedResolver:
     same entries.)
     """
 
-    def __init__(self, reactor: Any, hosts: dict[str, tuple[str, ...]]) -> None:
+    def __init__(self, reactor: Any, hosts: Mapping[str, Sequence[str]]) -> None:
         self._reactor = reactor
         self._hosts = hosts
 
@@ -294,7 +295,7 @@ class ResolvingReactor:
     reactor's.
     """
 
-    def __init__(self, reactor: Any, hosts: dict[str, tuple[str, ...]]) -> None:
+    def __init__(self, reactor: Any, hosts: Mapping[str, Sequence[str]]) -> None:
         self._reactor = reactor
         self.nameResolver = FixedResolver(reactor, hosts)
 

@@ -263,7 +263,7 @@ async def ipv6CloseAndAbort(w: World) -> None:
     w.peer("c1").tcp.loseConnection()
     await w.when("s1", "lost")
     await w.when("c1", "lost")
-    w.peer("c2").tcp.abortConnection()  # type: ignore[attr-defined]
+    w.peer("c2").tcp.abortConnection()
     await w.when("s2", "lost")
     await w.when("c2", "lost")
 

@@ -19,7 +19,7 @@ from twisted.internet.endpoints import (
     serverFromString,
 )
 from twisted.internet.error import CannotListenError
-from twisted.internet.interfaces import IConnector
+from twisted.internet.interfaces import IConnector, ITCPTransport
 from twisted.python.failure import Failure
 
 from tests.oracle._registry import scenario
@@ -289,7 +289,7 @@ async def unixCloseWithUnreadInput(w: World) -> None:
     """
 
     def made(p: Peer) -> None:
-        p.tcp.pauseProducing()
+        tcp(p).pauseProducing()
 
     client, server = await _pair(w, server={"made": made})
     client.tcp.write(b"unread")
@@ -350,12 +350,14 @@ async def unixTCPOptions(w: World) -> None:
     """
     client, server = await _pair(w)
     for name, transport in (("client", client.tcp), ("server", server.tcp)):
-        attempt(w, f"{name} setTcpNoDelay", lambda t=transport: t.setTcpNoDelay(True))
-        attempt(w, f"{name} getTcpNoDelay", lambda t=transport: bool(t.getTcpNoDelay()))
-        attempt(w, f"{name} setKeepAlive", lambda t=transport: t.setTcpKeepAlive(True))
-        attempt(
-            w, f"{name} getKeepAlive", lambda t=transport: bool(t.getTcpKeepAlive())
-        )
+        _tcpOptions(w, name, transport)
+
+
+def _tcpOptions(w: World, name: str, transport: ITCPTransport) -> None:
+    attempt(w, f"{name} setTcpNoDelay", lambda: transport.setTcpNoDelay(True))
+    attempt(w, f"{name} getTcpNoDelay", lambda: bool(transport.getTcpNoDelay()))
+    attempt(w, f"{name} setKeepAlive", lambda: transport.setTcpKeepAlive(True))
+    attempt(w, f"{name} getKeepAlive", lambda: bool(transport.getTcpKeepAlive()))
 
 
 @scenario
@@ -370,7 +372,7 @@ async def unixStalledWriterBufferSize(w: World) -> None:
     """
 
     def made(p: Peer) -> None:
-        p.tcp.pauseProducing()
+        tcp(p).pauseProducing()
 
     path = socketPath(w, "s")
     listenUNIX(w, path, **counted(w, "s", made=made))
@@ -384,7 +386,7 @@ async def unixStalledWriterBufferSize(w: World) -> None:
     buffered = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
     taken = producer.written - buffered
     w.note("kernel took", taken)
-    w.peer("s1").tcp.resumeProducing()
+    tcp(w.peer("s1")).resumeProducing()
     await w.when("s1", "lost")
     server: Any = w.peer("s1")
     w.note("received", server.count == producer.total)
