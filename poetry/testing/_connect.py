@@ -984,7 +984,9 @@ class ClientTransport(MemoryTransport):
         if host is None:
             local_host, port = self._sock.local
             if not local_host:
-                local_host = _LOCALHOST6 if len(self.addr) == 4 else _LOCALHOST
+                # Not bound to an address yet (an IPv6 socket's is "::"):
+                # not kept, the connect binds it.
+                return ip_address(ANY6 if len(self.addr) == 4 else _LOCALHOST, port)
             host = self._host = ip_address(local_host, port)
         return host
 

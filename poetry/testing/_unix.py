@@ -189,10 +189,9 @@ class UnixSocket(Socket):
                 mask |= EPOLLOUT
         elif state == CLOSED:
             mask = EPOLLHUP | EPOLLIN | EPOLLOUT
-        elif state == CONNECTING and not self.connection_started:
-            mask = EPOLLHUP | EPOLLOUT
         else:
-            mask = 0
+            # Unconnected (a UNIX connect() never stays in progress).
+            mask = EPOLLHUP | EPOLLOUT
         if self.err:
             mask |= EPOLLERR
         return mask

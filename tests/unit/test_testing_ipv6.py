@@ -254,6 +254,26 @@ class ListenTests(MemoryNetworkTestCase):
         self.assertRaises(OSError, table.bind_listener, "::", 2001)
         table.bind_listener("0.0.0.0", 2001)
 
+    def test_bindAddressAnyHost(self) -> None:
+        """
+        A client bound to C{("::", port)} connects from that port on the
+        destination's address; before it connects its address is C{::}.
+        """
+        port = self.net.listenTCP(0, RecordingServerFactory(), interface="::1")
+        self.addCleanup(port.stopListening)
+        factory = RecordingClientFactory()
+        connector = self.net.connectTCP(
+            "::1", number_of(port), factory, bindAddress=("::", 5555)
+        )
+        transport = cast(Any, connector).transport
+        self.assertEqual(transport.getHost(), IPv6Address("TCP", "::", 5555))
+        self.net.run()
+        client = factory.protocols[0]
+        assert isinstance(client, Recorder)
+        self.assertEqual(client.tcp.getHost(), IPv6Address("TCP", "::1", 5555))
+        client.tcp.loseConnection()
+        self.net.run()
+
     def test_bindAddressOnAWildcard(self) -> None:
         """
         A client bound to C{("::", port)} of a listening port fails with

@@ -505,6 +505,24 @@ class KernelTests(MemoryNetworkTestCase):
         self.net.run()
 
 
+    def test_sendAfterShutdownOrError(self) -> None:
+        """
+        A send on a UNIX socket whose write side is shut fails with
+        C{EPIPE}; a pending error is reported (once) by the next send.
+        """
+        pair = unix_pair(self.net)
+        self.addCleanup(pair.port.stopListening)
+        sock = pair.client.tcp.socket
+        sock.err = errno.ECONNRESET
+        self.assertEqual(
+            self.assertRaises(OSError, sock.send, b"x").errno, errno.ECONNRESET
+        )
+        sock.shutdown_write()
+        self.assertEqual(self.assertRaises(OSError, sock.send, b"x").errno, errno.EPIPE)
+        pair.client.tcp.abortConnection()
+        self.net.run()
+
+
 class ConditionsAndFaultsTests(MemoryNetworkTestCase):
     """
     Link conditions and faults apply to UNIX connections too.
