@@ -1,14 +1,16 @@
 """
-L{MemoryNetwork}: a reactor whose C{listenTCP} and C{connectTCP} connect
-protocols in memory, on a virtual clock, reproducibly from one seed.
+L{MemoryNetwork}: a reactor whose C{listenTCP} and C{connectTCP} (IPv4 and
+IPv6) and C{listenUNIX} and C{connectUNIX} connect protocols in memory, on a
+virtual clock, reproducibly from one seed.
 
 The network composes its layers and adds nothing of its own but the reactor
 interfaces and the inspection helpers:
 
   - the scheduler (L{poetry.testing._clock}): virtual time, timers, steps;
   - names (L{poetry.testing._names}): the host map and the resolver;
-  - the TCP stack (L{poetry.testing._connect}, L{poetry.testing._ports}):
-    ports, the handshake, connections; each connection is two transports
+  - the stream stack (L{poetry.testing._connect}, L{poetry.testing._ports},
+    and L{poetry.testing._unix} for UNIX sockets): ports and paths, the
+    handshake, connections; each connection is two transports
     (L{poetry.testing._transport}) over two kernel sockets
     (L{poetry.testing._socket}) joined by two links
     (L{poetry.testing._link});
@@ -94,7 +96,10 @@ class MemoryNetwork(ReactorCore):
     L{TCP4ClientEndpoint<twisted.internet.endpoints.TCP4ClientEndpoint>},
     L{HostnameEndpoint<twisted.internet.endpoints.HostnameEndpoint>},
     C{serverFromString(net, "tcp:0:interface=127.0.0.1")} and
-    C{clientFromString(net, "tcp:host=127.0.0.1:port=N")} -- runs on it.
+    C{clientFromString(net, "tcp:host=127.0.0.1:port=N")}, their IPv6
+    counterparts (C{TCP6ServerEndpoint}, C{TCP6ClientEndpoint}) and the UNIX
+    ones (C{UNIXServerEndpoint}, C{UNIXClientEndpoint}, C{"unix:PATH"}) --
+    runs on it.
     Nothing happens until the test drives the network with
     L{run<MemoryNetwork.run>}, L{run_until<MemoryNetwork.run_until>},
     L{advance<MemoryNetwork.advance>} or L{step}.
