@@ -324,8 +324,10 @@ class TCPStack:
 
     def peer_address(self, host: str, port: int) -> Any:
         """
-        The (shared) address object of a destination: an L{IPv4Address},
-        or an L{IPv6Address} for an IPv6 host.
+        The (shared) address object of a destination: an
+        L{IPv4Address<twisted.internet.address.IPv4Address>}, or an
+        L{IPv6Address<twisted.internet.address.IPv6Address>} for an IPv6
+        host.
         """
         key = (host, port)
         address = self._peer_addresses.get(key)
