@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 
 from poetry.testing._conditions import DIRECTIONS
 from poetry.testing._faults import DROP, HOLD, FaultableNetwork
@@ -150,8 +150,9 @@ class _ChaosAgent:
         listening: list[tuple[str, int]] = []
         for port in net.listening_ports():
             address = port.getHost()
-            assert isinstance(address, IPv4Address)
-            listening.append((address.host, address.port))
+            # UNIX ports have no address a fault can target.
+            if isinstance(address, (IPv4Address, IPv6Address)):
+                listening.append((address.host, address.port))
         duration = random.uniform(0.0, chaos.max_duration)
         if kind in ("refuse", "hang") and listening:
             address = random.choice(listening)

@@ -34,6 +34,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from poetry.testing import (
+    Chaos,
     FixedSize,
     LinkConditions,
     MemoryNetwork,
@@ -567,6 +568,35 @@ class ConditionsAndFaultsTests(MemoryNetworkTestCase):
         self.net.run()
         self.assertEqual(pair.client.events[-1], ("lost", ConnectionLost))
         self.assertEqual(pair.server.events[-1], ("lost", ConnectionLost))
+
+
+class ChaosTests(SynchronousTestCase):
+    """
+    Chaos on a network with UNIX and IPv6 ports.
+    """
+
+    def test_addressFaultsTargetIPPortsOnly(self) -> None:
+        """
+        Refuse and hang faults target listening addresses: an IPv6 port is
+        one; a UNIX port, whose address a fault cannot name, is left alone.
+        """
+        targets: set[str] = set()
+        for seed in range(20):
+            net = MemoryNetwork(
+                seed, faults=Chaos(kinds=("refuse", "hang"), probability=1.0)
+            )
+            unix = net.listenUNIX(PATH, ServerFactory())
+            six = net.listenTCP(7000, ServerFactory(), interface="::1")
+            net.advance(5)
+            for event in net.trace:
+                detail = str(event.detail)
+                if event.kind == "fault" and " connections to " in detail:
+                    targets.add(detail.split(" connections to ")[-1])
+            unix.stopListening()
+            six.stopListening()
+            net.faults.clear()
+            net.run()
+        self.assertEqual(targets, {"::1:7000"})
 
 
 class InspectionTests(MemoryNetworkTestCase):
