@@ -505,7 +505,6 @@ class KernelTests(MemoryNetworkTestCase):
         pair.client.tcp.abortConnection()
         self.net.run()
 
-
     def test_sendAfterShutdownOrError(self) -> None:
         """
         A send on a UNIX socket whose write side is shut fails with
