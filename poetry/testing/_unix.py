@@ -234,7 +234,8 @@ class UNIXServerTransport(ServerTransport):
 
 class UNIXListeningPort(ListeningPort):
     """
-    A listening UNIX port of a L{MemoryNetwork<poetry.testing.MemoryNetwork>}, as the real reactor's
+    A listening UNIX port of a
+    L{MemoryNetwork<poetry.testing.MemoryNetwork>}, as the real reactor's
     C{unix.Port}: the factory's C{doStart} runs before the path is bound (a
     taken path raises L{CannotListenError} after it); with C{wantPID} it
     first takes the lock file C{path.lock}; C{stopListening} unlinks the
@@ -422,9 +423,10 @@ class UNIXClientTransport(ClientTransport):
 
 class UNIXConnector(unix.Connector):
     """
-    The L{IConnector<twisted.internet.interfaces.IConnector>} of C{connectUNIX}: Twisted's own C{unix.Connector}
-    (its state machine, timeout timer and factory callbacks), making a
-    L{UNIXClientTransport} for each attempt.
+    The L{IConnector<twisted.internet.interfaces.IConnector>} of
+    C{connectUNIX}: Twisted's own C{unix.Connector} (its state machine,
+    timeout timer and factory callbacks), making a L{UNIXClientTransport}
+    for each attempt.
     """
 
     def __init__(
