@@ -149,10 +149,10 @@ class _ChaosAgent:
         ]
         listening: list[tuple[str, int]] = []
         for port in net.listening_ports():
-            address = port.getHost()
+            bound = port.getHost()
             # UNIX ports have no address a fault can target.
-            if isinstance(address, (IPv4Address, IPv6Address)):
-                listening.append((address.host, address.port))
+            if isinstance(bound, (IPv4Address, IPv6Address)):
+                listening.append((bound.host, bound.port))
         duration = random.uniform(0.0, chaos.max_duration)
         if kind in ("refuse", "hang") and listening:
             address = random.choice(listening)

@@ -77,7 +77,7 @@ __all__ = [
 _log = Logger()
 
 _LOCALHOST = "127.0.0.1"
-_LOCALHOST6 = "::1"
+_WILDCARD_TO_LOOPBACK = {ANY: _LOCALHOST, ANY6: "::1"}
 
 # The first SYN retransmission of Linux (TCP_TIMEOUT_INIT).
 SYN_RETRY_SECONDS = 1.0
@@ -451,18 +451,18 @@ class TCPStack:
             if sock.state == CONNECTING:
                 return errno.EALREADY
             return errno.ECONNABORTED
-        if sock.__class__ is not Socket:
-            return self._connect_unix(transport, address)
         sock.connection_started = True
-        host = address[0]
-        port = address[1]
+        try:
+            host, port = address
+        except ValueError:
+            # An IPv6 (host, port, flow info, scope) address.
+            host, port = address[0], address[1]
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise OverflowError("connect_ex(): port must be 0-65535.")
         destination = self._resolve(host) or host
-        if destination == ANY:
-            destination = _LOCALHOST
-        elif destination == ANY6:
-            destination = _LOCALHOST6
+        if destination in _WILDCARD_TO_LOOPBACK:
+            # Linux takes a connection to a wildcard address to loopback.
+            destination = _WILDCARD_TO_LOOPBACK[destination]
         if not sock.bound:
             local_host = sock.local[0] or destination
             try:
@@ -489,9 +489,11 @@ class TCPStack:
             self._complete(attempt)
         return errno.EINPROGRESS
 
-    def _connect_unix(self, transport: ClientTransport, path: Any) -> int:
+    def connect_unix(self, transport: ClientTransport, path: Any) -> int:
         """
-        C{connect()} of a UNIX stream socket to C{path} (bytes): it completes
+        C{connect()} of a UNIX stream socket to C{path} (bytes), the
+        C{connect_ex} a UNIX client end sees
+        (L{poetry.testing._unix.UnixStackView}): it completes
         at once -- 0 (connected: the server end waits in the accept queue),
         C{ENOENT} if nobody listens there, C{EAGAIN} if the accept queue is
         full (the socket stays unconnected).
@@ -622,7 +624,7 @@ class TCPStack:
         else:
             server_host = listening.local[0]
         # The server end is a socket of the client's kind (TCP or UNIX).
-        server = client.__class__(
+        server = type(client)(
             loop,
             connection_id,
             "server",
@@ -763,19 +765,14 @@ class ClientTransport(MemoryTransport):
         super().__init__(loop, sock, "client", None)
         self.connector = connector
         self.__dict__["reactor"] = reactor
+        self.addr: tuple[Any, ...] = (host, port)
         sock.owner = self
         family = stack.literal_family(host)
-        if family == 4:
-            self._requiresResolution = False
-            self.addr: tuple[Any, ...] = (host, port)
-        elif family == 6:
+        self._requiresResolution = not family
+        if family == 6:
             # As _BaseTCPClient: an IPv6 literal is an IPv6 client whose
             # addresses are (host, port, flow info, scope) tuples.
-            self._requiresResolution = False
             self.addr = (normalize_ipv6(host) or host, port, 0, 0)
-        else:
-            self._requiresResolution = True
-            self.addr = (host, port)
         whenDone: Callable[..., object] | None = self.resolveAddress
         err: BaseException | None = None
         if bindAddress is not None:

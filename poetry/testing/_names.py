@@ -148,9 +148,8 @@ class HostMap:
         IPv4 address in the host map (as C{gethostbyname} sees names), or
         L{None}.
         """
-        resolved = self._resolved
-        address = resolved.get(name)
-        if address is not None or name in resolved:
+        address = self._resolved.get(name)
+        if address is not None or name in self._resolved:
             return address
         entries = self._hosts.get(name)
         if entries is not None:
@@ -163,7 +162,7 @@ class HostMap:
                 # A scoped literal: the network has no such interface.
                 return None
         if address is not None or entries is not None:
-            resolved[name] = address
+            self._resolved[name] = address
         return address
 
     def addresses(self, name: str) -> tuple[str, ...]:

@@ -69,6 +69,7 @@ _log = Logger()
 
 ANY = "0.0.0.0"
 ANY6 = "::"
+_WILDCARDS = frozenset((ANY, ANY6))
 
 _new = object.__new__
 
@@ -157,14 +158,19 @@ class PortTable:
         return ANY in hosts
 
     def _client_conflict(self, host: str, port: int) -> bool:
-        if host in (ANY, ANY6):
-            v4_only = host == ANY
-            return any(
-                key[1] == port and CLIENT in kinds and not (v4_only and ":" in key[0])
-                for key, kinds in self._bound.items()
-            )
+        if host in _WILDCARDS:
+            return self._any_client(port, host == ANY)
         kinds = self._bound.get((host, port))
         return bool(kinds and CLIENT in kinds)
+
+    def _any_client(self, port: int, v4_only: bool) -> bool:
+        """
+        Whether a client socket is bound to C{port} on any (IPv4) address.
+        """
+        return any(
+            key[1] == port and CLIENT in kinds and not (v4_only and ":" in key[0])
+            for key, kinds in self._bound.items()
+        )
 
     def in_use(self, host: str, port: int) -> bool:
         """

@@ -69,6 +69,7 @@ __all__ = [
     "UNIXListeningPort",
     "UNIXServerTransport",
     "UnixSocket",
+    "UnixStackView",
 ]
 
 _log = Logger()
@@ -342,6 +343,21 @@ def _accepted_address(host: str, port: int) -> UNIXAddress:
     return UNIXAddress(os.fsencode(host))
 
 
+class UnixStackView:
+    """
+    The stream stack as a UNIX client end sees it: the same stack, whose
+    C{connect_ex} is the UNIX C{connect()} (L{TCPStack.connect_unix}) --
+    so that the TCP client's path has no test of the family.
+    """
+
+    def __init__(self, stack: TCPStack) -> None:
+        self.stack = stack
+        self.attempts = stack.attempts
+        self.connect_ex = stack.connect_unix
+        self.closed_attempt = stack.closed_attempt
+        self.release = stack.release
+
+
 class UNIXClientTransport(ClientTransport):
     """
     The client end of a UNIX connection (C{unix.Client}): C{connect()} is
@@ -356,15 +372,15 @@ class UNIXClientTransport(ClientTransport):
 
     def __init__(
         self,
-        stack: TCPStack,
+        stack: UnixStackView,
         loop: Scheduler,
         reactor: Any,
         fileName: str | bytes,
         connector: UNIXConnector,
         checkPID: int,
     ) -> None:
-        self._stack = stack
-        connection_id = stack.new_id()
+        self._stack = cast(TCPStack, stack)
+        connection_id = stack.stack.new_id()
         sock = UnixSocket(
             loop, connection_id, "client", ("", 0), ("", 0), UNIX_BUFFER, UNIX_BUFFER
         )
@@ -386,7 +402,7 @@ class UNIXClientTransport(ClientTransport):
             (loop._now, "connect", connection_id, "client", self.destination())
         )
         self._connecting = True
-        if checkPID and not stack.paths.is_locked(name + b".lock"):
+        if checkPID and not stack.stack.paths.is_locked(name + b".lock"):
             loop.callLater(0, self.failIfNotConnected, BadFileError(name))
         loop.callLater(0, self.doConnect)
 
@@ -443,7 +459,7 @@ class UNIXConnector(unix.Connector):
         super().__init__(  # type: ignore[no-untyped-call]
             address, factory, timeout, reactor, checkPID
         )
-        self._stack = stack
+        self._stack = UnixStackView(stack)
         self._loop = loop
 
     def connect(self) -> None:
