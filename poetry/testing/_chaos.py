@@ -20,7 +20,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 import attrs
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 
 from poetry.testing._conditions import DIRECTIONS
 from poetry.testing._faults import DROP, HOLD, FaultableNetwork
@@ -145,8 +145,9 @@ class _ChaosAgent:
         listening: list[tuple[str, int]] = []
         for port in net.listening_ports():
             bound = port.getHost()
-            assert isinstance(bound, IPv4Address)
-            listening.append((bound.host, bound.port))
+            # UNIX ports have no address a fault can target.
+            if isinstance(bound, (IPv4Address, IPv6Address)):
+                listening.append((bound.host, bound.port))
         duration = random.uniform(0.0, chaos.max_duration)
         if kind in ("refuse", "hang") and listening:
             address = random.choice(listening)

@@ -25,7 +25,7 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Protocol
 
 from twisted.internet import tcp
-from twisted.internet.abstract import isIPAddress
+from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import (
     ConnectBindError,
@@ -43,11 +43,16 @@ from poetry.testing._conditions import (
     LinkConditions,
 )
 from poetry.testing._link import Link
+from poetry.testing._names import ip_family, normalize_ipv6
 from poetry.testing._ports import (
     ANY,
+    ANY6,
     ListeningPort,
     ListeningSocket,
+    PathTable,
     PortTable,
+    describe_ip,
+    ip_address,
 )
 from poetry.testing._socket import (
     CLOSED,
@@ -57,7 +62,6 @@ from poetry.testing._socket import (
     SEND_BUFFER,
     Socket,
     os_error,
-    tcp_address,
 )
 from poetry.testing._transport import MemoryTransport
 
@@ -75,6 +79,7 @@ __all__ = [
 _log = Logger()
 
 _LOCALHOST = "127.0.0.1"
+_WILDCARD_TO_LOOPBACK = {ANY: _LOCALHOST, ANY6: "::1"}
 
 # The first SYN retransmission of Linux (TCP_TIMEOUT_INIT).
 SYN_RETRY_SECONDS = 1.0
@@ -221,10 +226,10 @@ class Connection:
         """
         client = self.client
         server = self.server
-        c_host, c_port = self.client_socket.local
-        s_host, s_port = self.server_socket.local
+        where = self.port.describe_end
         lines = [
-            f"#{self.id} {c_host}:{c_port} (client) <-> {s_host}:{s_port} (server)",
+            f"#{self.id} {where(self.client_socket.local)} (client) <-> "
+            f"{where(self.server_socket.local)} (server)",
             f"      client -> server: {client.unread_outgoing()} bytes unread; "
             f"server -> client: "
             f"{server.unread_outgoing() if server is not None else 0}"
@@ -269,11 +274,20 @@ class _Attempt:
 
 class TCPStack:
     """
-    The TCP part of a network's kernel: listeners, the handshake, the
-    connections, and the bindings they hold.
+    The stream sockets of a network's kernel -- TCP over IPv4 and IPv6, and
+    UNIX stream sockets: listeners, the handshake, the connections, and the
+    bindings they hold (IP ports in a L{PortTable}, UNIX paths in a
+    L{PathTable}).
+
+    A UNIX connection is made as a TCP one, with the family's differences:
+    its listeners are keyed C{(path, 0)}; C{connect()} completes at once
+    (0, or C{ENOENT} for a path nobody listens on, or C{EAGAIN} when the
+    accept queue is full) rather than through a handshake; its sockets are
+    of the client socket's class (L{poetry.testing._unix.UnixSocket}).
 
     @ivar connections: open connections by id.
     @ivar attempts: client ends still connecting, by connection id.
+    @ivar paths: the UNIX socket namespace.
     """
 
     def __init__(
@@ -296,28 +310,33 @@ class TCPStack:
         ] = {}
         self.connections: dict[int, Connection] = {}
         self.attempts: dict[int, ClientTransport] = {}
+        self.paths = PathTable()
         self._pending: dict[int, _Attempt] = {}
         self._next_id = 1
-        self._literals: dict[str, bool] = {}
-        self._peer_addresses: dict[tuple[str, int], IPv4Address] = {}
+        self._literals: dict[str, int] = {}
+        self._peer_addresses: dict[tuple[str, int], Any] = {}
 
-    def is_ip_literal(self, host: str) -> bool:
+    def literal_family(self, host: str) -> int:
         """
-        Whether C{host} is an IPv4 literal (no resolution needed).
+        4 if C{host} is an IPv4 literal, 6 if an IPv6 one (no resolution
+        needed), 0 for a name.
         """
         known = self._literals.get(host)
         if known is None:
-            known = self._literals[host] = isIPAddress(host)
+            known = self._literals[host] = ip_family(host)
         return known
 
-    def peer_address(self, host: str, port: int) -> IPv4Address:
+    def peer_address(self, host: str, port: int) -> Any:
         """
-        The (shared) address object of a destination.
+        The (shared) address object of a destination: an
+        L{IPv4Address<twisted.internet.address.IPv4Address>}, or an
+        L{IPv6Address<twisted.internet.address.IPv6Address>} for an IPv6
+        host.
         """
         key = (host, port)
         address = self._peer_addresses.get(key)
         if address is None:
-            address = self._peer_addresses[key] = tcp_address(host, port)
+            address = self._peer_addresses[key] = ip_address(host, port)
         return address
 
     def new_id(self) -> int:
@@ -339,6 +358,12 @@ class TCPStack:
     def resolve_interface(self, interface: str) -> str | None:
         if interface in ("", ANY):
             return ANY
+        if ":" in interface and isIPv6Address(interface):
+            # tcp.Port binds an IPv6 socket: no name lookup.
+            address = normalize_ipv6(interface)
+            if address is None or not self._is_local(address):
+                return None
+            return address
         address = self._resolve(interface)
         if address is None or not self._is_local(address):
             return None
@@ -374,7 +399,13 @@ class TCPStack:
     ) -> tuple[ListeningPort, ListeningSocket] | None:
         found = self.listeners.get((host, port))
         if found is None:
-            found = self.listeners.get((ANY, port))
+            if ":" in host:
+                found = self.listeners.get((ANY6, port))
+            else:
+                # A dual-stack socket on :: takes IPv4 connections too.
+                found = self.listeners.get((ANY, port)) or self.listeners.get(
+                    (ANY6, port)
+                )
         return found
 
     # -- the client's system calls ---------------------------------------------
@@ -401,8 +432,8 @@ class TCPStack:
 
         @raise OSError: C{EADDRINUSE}, C{EADDRNOTAVAIL}.
         """
-        if host in ("", ANY):
-            if port and self.ports.in_use(ANY, port):
+        if host in ("", ANY, ANY6):
+            if port and self.ports.in_use(host or ANY, port):
                 raise os_error(errno.EADDRINUSE)
             sock.local = ("", port)
             return
@@ -426,12 +457,17 @@ class TCPStack:
                 return errno.EALREADY
             return errno.ECONNABORTED
         sock.connection_started = True
-        host, port = address
+        try:
+            host, port = address
+        except ValueError:
+            # An IPv6 (host, port, flow info, scope) address.
+            host, port = address[0], address[1]
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise OverflowError("connect_ex(): port must be 0-65535.")
         destination = self._resolve(host) or host
-        if destination == ANY:
-            destination = _LOCALHOST
+        if destination in _WILDCARD_TO_LOOPBACK:
+            # Linux takes a connection to a wildcard address to loopback.
+            destination = _WILDCARD_TO_LOOPBACK[destination]
         if not sock.bound:
             local_host = sock.local[0] or _source_address(destination)
             try:
@@ -457,6 +493,31 @@ class TCPStack:
         else:
             self._complete(attempt)
         return errno.EINPROGRESS
+
+    def connect_unix(self, transport: ClientTransport, path: Any) -> int:
+        """
+        C{connect()} of a UNIX stream socket to C{path} (bytes), the
+        C{connect_ex} a UNIX client end sees
+        (L{poetry.testing._unix.UnixStackView}): it completes
+        at once -- 0 (connected: the server end waits in the accept queue),
+        C{ENOENT} if nobody listens there, C{EAGAIN} if the accept queue is
+        full (the socket stays unconnected).
+
+        @raise OSError: C{"AF_UNIX path too long"}.
+        """
+        PathTable.check(path)
+        key = (os.fsdecode(path), 0)
+        found = self.listeners.get(key)
+        if found is None:
+            # A path exists exactly while it is listened on (see PathTable).
+            return errno.ENOENT
+        port, listening = found
+        if listening.full():
+            return errno.EAGAIN
+        sock = transport._sock
+        sock.connection_started = True
+        self._establish(_Attempt(self, transport, key), port, listening)
+        return 0
 
     def _complete(self, attempt: _Attempt) -> None:
         """
@@ -557,15 +618,25 @@ class TCPStack:
         client = transport._sock
         connection_id = client.connection_id
         host, number = attempt.address
-        server_host = host if listening.local[0] == ANY else listening.local[0]
-        server = Socket(
+        remote = client.local
+        if listening.wildcard:
+            server_host = host
+            if listening.dual and ":" not in host:
+                # An IPv4 client of a dual-stack socket: the server end sees
+                # IPv4-mapped IPv6 addresses.
+                server_host = "::ffff:" + host
+                remote = ("::ffff:" + remote[0], remote[1])
+        else:
+            server_host = listening.local[0]
+        # The server end is a socket of the client's kind (TCP or UNIX).
+        server = type(client)(
             loop,
             connection_id,
             "server",
             (server_host, listening.local[1]),
-            client.local,
-            self.receive_buffer,
-            self.send_buffer,
+            remote,
+            client.receive_buffer,
+            client.send_buffer,
         )
         client.remote = (host, number)
         client.peer = server
@@ -704,9 +775,14 @@ class ClientTransport(MemoryTransport):
         stack.attempts[connection_id] = self
         self.connector = connector
         self.__dict__["reactor"] = reactor
-        self.addr = (host, port)
+        self.addr: tuple[Any, ...] = (host, port)
         sock.owner = self
-        self._requiresResolution = not stack.is_ip_literal(host)
+        family = stack.literal_family(host)
+        self._requiresResolution = not family
+        if family == 6:
+            # As _BaseTCPClient: an IPv6 literal is an IPv6 client whose
+            # addresses are (host, port, flow info, scope) tuples.
+            self.addr = (normalize_ipv6(host) or host, port, 0, 0)
         whenDone: Callable[..., object] | None = self.resolveAddress
         err: BaseException | None = None
         if bindAddress is not None:
@@ -740,6 +816,13 @@ class ClientTransport(MemoryTransport):
             f"<MemoryNetwork client #{self.connection_id} to {self.addr} "
             f"{self.state()}>"
         )
+
+    def destination(self) -> str:
+        """
+        Where it connects, as written in descriptions (C{host:port},
+        C{[host]:port}).
+        """
+        return describe_ip(self.addr[0], self.addr[1])
 
     def logPrefix(self) -> str:
         """
@@ -908,7 +991,11 @@ class ClientTransport(MemoryTransport):
         host = self._host
         if host is None:
             local_host, port = self._sock.local
-            host = self._host = tcp_address(local_host or _LOCALHOST, port)
+            if not local_host:
+                # Not bound to an address yet (an IPv6 socket's is "::"):
+                # not kept, the connect binds it.
+                return ip_address(ANY6 if len(self.addr) == 4 else _LOCALHOST, port)
+            host = self._host = ip_address(local_host, port)
         return host
 
     def getPeer(self) -> Any:

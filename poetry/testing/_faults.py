@@ -30,12 +30,12 @@ C{fault} event whose detail says what happened.  Targets:
 
   - a I{connection}: either of its L{MemoryTransport}s, or its id (an
     C{int}, as shown in the trace);
-  - an I{address}: a C{(host, port)} tuple, an L{IPv4Address} or an
-    L{IListeningPort} (its C{getHost()}); host C{0.0.0.0} (or C{""}) means
-    every host.  For connection faults, an address stands for every open
-    connection made to it, and -- for L{Faults.stall} and a
-    L{Faults.reset} after a byte count -- for the connections made to it
-    later too (a I{rule});
+  - an I{address}: a C{(host, port)} tuple, an L{IPv4Address}, an
+    L{IPv6Address} or a TCP L{IListeningPort} (its C{getHost()}); host
+    C{0.0.0.0}, C{::} (or C{""}) means every host.  For connection faults,
+    an address stands for every open connection made to it, and -- for
+    L{Faults.stall} and a L{Faults.reset} after a byte count -- for the
+    connections made to it later too (a I{rule});
   - a I{host}: a name in the host map or an IPv4 address (for partitions).
     A connection's hosts are the addresses of its two ends; a client binds
     to the destination's address unless it connects through
@@ -50,7 +50,7 @@ from functools import partial
 from random import Random
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
 
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.interfaces import IDelayedCall, IListeningPort
 from typing_extensions import TypeIs
 
@@ -99,10 +99,11 @@ stateful middlebox lost the connection's state.
 """
 
 # Strings, so that Python 3.10 need not build unions with an interface.
-Address: TypeAlias = "tuple[str, int] | IPv4Address | IListeningPort"
+IPAddress: TypeAlias = "IPv4Address | IPv6Address"
+Address: TypeAlias = "tuple[str, int] | IPAddress | IListeningPort"
 ConnectionTarget: TypeAlias = "MemoryTransport | int"
 Target: TypeAlias = (
-    "MemoryTransport | int | tuple[str, int] | IPv4Address | IListeningPort"
+    "MemoryTransport | int | tuple[str, int] | IPAddress | IListeningPort"
 )
 
 _R = TypeVar("_R")
@@ -284,15 +285,15 @@ class LinkControl:
         """
         The address of the host C{name}.
 
-        @raise ValueError: if C{name} is neither an IPv4 address nor in the
-            host map.
+        @raise ValueError: if C{name} is neither an IP address nor in the
+            host map (with an IPv4 address).
         """
         if not isinstance(name, str):
-            raise TypeError(f"a host is a name or an IPv4 address, not {name!r}")
+            raise TypeError(f"a host is a name or an IP address, not {name!r}")
         address = self._resolve(name)
         if address is None:
             raise ValueError(
-                f"unknown host {name!r}: not an IPv4 address nor in the host map "
+                f"unknown host {name!r}: not an IP address nor in the host map "
                 "(net.add_host(name, address))"
             )
         return address
@@ -307,27 +308,27 @@ class LinkControl:
         given: object = address
         if IListeningPort.providedBy(given):
             given = given.getHost()
-        if isinstance(given, IPv4Address):
+        if isinstance(given, (IPv4Address, IPv6Address)):
             host, port = given.host, given.port
         elif isinstance(given, tuple) and len(given) == 2:
             host, port = given
         else:
             raise TypeError(
-                "an address is a (host, port) tuple, an IPv4Address or a "
-                f"listening port, not {address!r}"
+                "an address is a (host, port) tuple, an IPv4Address, an "
+                f"IPv6Address or a TCP listening port, not {address!r}"
             )
         if isinstance(port, bool) or not isinstance(port, int):
             raise ValueError(f"port must be an int in 0-65535, not {port!r}")
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be an int in 0-65535, not {port!r}")
-        if host in ("", _ANY):
+        if host in ("", _ANY, "::"):
             return (_ANY, port)
         return (self.host(host), port)
 
     def is_address(self, target: object) -> TypeIs[Address]:
-        return isinstance(target, (tuple, IPv4Address)) or IListeningPort.providedBy(
-            target
-        )
+        return isinstance(
+            target, (tuple, IPv4Address, IPv6Address)
+        ) or IListeningPort.providedBy(target)
 
     def connection(self, target: ConnectionTarget) -> Connection | None:
         """

@@ -1,14 +1,16 @@
 """
-L{MemoryNetwork}: a reactor whose C{listenTCP} and C{connectTCP} connect
-protocols in memory, on a virtual clock, reproducibly from one seed.
+L{MemoryNetwork}: a reactor whose C{listenTCP} and C{connectTCP} (IPv4 and
+IPv6) and C{listenUNIX} and C{connectUNIX} connect protocols in memory, on a
+virtual clock, reproducibly from one seed.
 
 The network composes its layers and adds nothing of its own but the reactor
 interfaces and the inspection helpers:
 
   - the scheduler (L{poetry.testing._clock}): virtual time, timers, steps;
   - names (L{poetry.testing._names}): the host map and the resolver;
-  - the TCP stack (L{poetry.testing._connect}, L{poetry.testing._ports}):
-    ports, the handshake, connections; each connection is two transports
+  - the stream stack (L{poetry.testing._connect}, L{poetry.testing._ports},
+    and L{poetry.testing._unix} for UNIX sockets): ports and paths, the
+    handshake, connections; each connection is two transports
     (L{poetry.testing._transport}) over two kernel sockets
     (L{poetry.testing._socket}) joined by two links
     (L{poetry.testing._link});
@@ -18,7 +20,7 @@ interfaces and the inspection helpers:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred
@@ -33,6 +35,7 @@ from twisted.internet.interfaces import (
     IReactorPluggableNameResolver,
     IReactorTCP,
     IReactorTime,
+    IReactorUNIX,
 )
 from twisted.internet.protocol import ClientFactory
 from twisted.internet.task import Cooperator
@@ -77,6 +80,7 @@ def _store(settings: dict[Any, Any], key: object, value: object) -> None:
 
 @implementer(
     IReactorTCP,
+    IReactorUNIX,
     IReactorTime,
     IReactorPluggableNameResolver,
     IReactorCore,
@@ -92,7 +96,10 @@ class MemoryNetwork(ReactorCore):
     L{TCP4ClientEndpoint<twisted.internet.endpoints.TCP4ClientEndpoint>},
     L{HostnameEndpoint<twisted.internet.endpoints.HostnameEndpoint>},
     C{serverFromString(net, "tcp:0:interface=127.0.0.1")} and
-    C{clientFromString(net, "tcp:host=127.0.0.1:port=N")} -- runs on it.
+    C{clientFromString(net, "tcp:host=127.0.0.1:port=N")}, their IPv6
+    counterparts (C{TCP6ServerEndpoint}, C{TCP6ClientEndpoint}) and the UNIX
+    ones (C{UNIXServerEndpoint}, C{UNIXClientEndpoint}, C{"unix:PATH"}) --
+    runs on it.
     Nothing happens until the test drives the network with
     L{run<MemoryNetwork.run>}, L{run_until<MemoryNetwork.run_until>},
     L{advance<MemoryNetwork.advance>} or L{step}.
@@ -104,9 +111,10 @@ class MemoryNetwork(ReactorCore):
     @param seed: the seed of L{random}; L{None} reads C{POETRY_TEST_SEED}
         from the environment, or picks one at random.  Every error the
         harness raises names it, with a one-line reproduction.
-    @param hosts: names and their IPv4 addresses, in addition to
-        C{"localhost" -> "127.0.0.1"}.  Any other name fails to resolve
-        (L{DNSLookupError}); IPv4 literals need no entry.
+    @param hosts: names and their addresses (one IPv4 or IPv6 literal, or
+        a sequence of them), in addition to C{"localhost" -> "127.0.0.1"}.
+        Any other name fails to resolve (L{DNSLookupError}); IP literals
+        need no entry.
     @param step_budget: the most steps one C{run}, C{run_until} or
         C{advance} call may take before raising L{StepBudgetExceeded}.
     @param trace: whether to record the trace (L{trace}, L{trace_dump});
@@ -145,7 +153,7 @@ class MemoryNetwork(ReactorCore):
         self,
         seed: int | None = None,
         *,
-        hosts: Mapping[str, str] | None = None,
+        hosts: Mapping[str, str | Sequence[str]] | None = None,
         step_budget: int = 1_000_000,
         trace: bool = True,
         trace_checksums: bool = False,
@@ -169,7 +177,7 @@ class MemoryNetwork(ReactorCore):
                 raise ValueError(f"{name} must be an int >= 1, not {value!r}")
         self._names = HostMap(hosts)
         self.nameResolver: IHostnameResolver = HostMapResolver(
-            self._names.resolve, self._ready
+            self._names.addresses, self._ready
         )
         self._ports = PortTable(self)
         self._tcp = TCPStack(
@@ -191,13 +199,15 @@ class MemoryNetwork(ReactorCore):
 
     # Names
 
-    def add_host(self, name: str, address: str) -> None:
+    def add_host(self, name: str, address: str, *addresses: str) -> None:
         """
-        Make C{name} resolve to the IPv4 address C{address}.
+        Make C{name} stand for C{address} and C{addresses} (IPv4 or IPv6
+        literals), in that order, instead of what it stood for (see
+        L{poetry.testing._names} for which lookups see which).
 
-        @raise ValueError: if C{address} is not an IPv4 address literal.
+        @raise ValueError: if an address is not an IPv4 or IPv6 literal.
         """
-        self._names.add(name, address)
+        self._names.add(name, address, *addresses)
 
     def installNameResolver(self, resolver: IHostnameResolver) -> IHostnameResolver:
         """
@@ -209,8 +219,9 @@ class MemoryNetwork(ReactorCore):
 
     def resolve_name(self, name: str) -> str | None:
         """
-        The IPv4 address C{name} stands for: itself if it is an IPv4 literal,
-        its entry in the host map, or L{None}.
+        The address C{name} stands for: itself if it is an IP literal (an
+        IPv6 one as the C library writes it), its first IPv4 address in the
+        host map, or L{None}.
         """
         return self._names.resolve(name)
 
@@ -218,14 +229,15 @@ class MemoryNetwork(ReactorCore):
         """
         A lookup in the host map in the manner of
         L{IReactorCore.resolve<twisted.internet.interfaces.IReactorCore.resolve>}:
-        a L{Deferred} that fires, in a later step, with the address or fails
-        with L{DNSLookupError}.
+        a L{Deferred} that fires, in a later step, with the name's IPv4
+        address or fails with L{DNSLookupError} (as C{gethostbyname} does for
+        a name with IPv6 addresses only, or an IPv6 literal).
         """
         d: Deferred[str] = Deferred()
 
         def finish() -> None:
             address = self._names.resolve(name)
-            if address is None:
+            if address is None or ":" in address:
                 d.errback(DNSLookupError(name))
             else:
                 d.callback(address)
@@ -306,6 +318,59 @@ class MemoryNetwork(ReactorCore):
         """
         connector = Connector(
             self._tcp, self, host, port, factory, timeout, bindAddress, self
+        )
+        connector.connect()
+        return connector
+
+    # IReactorUNIX
+
+    def listenUNIX(
+        self,
+        address: str | bytes,
+        factory: IProtocolFactory,
+        backlog: int = 50,
+        mode: int = 0o666,
+        wantPID: int = 0,
+    ) -> IListeningPort:
+        """
+        Listen on the UNIX socket path C{address}, as the real reactor's
+        C{unix.Port} (see L{poetry.testing._unix}): the factory's C{doStart}
+        is called, then the path is bound -- in the network's namespace:
+        no file is created; C{stopListening} frees the path.  With
+        C{wantPID}, the lock file C{address + ".lock"} is taken first (also
+        in the namespace).  C{mode} is kept, not applied.
+
+        @raise CannotListenError: if the path is taken (C{EADDRINUSE}) or
+            too long, or (with C{wantPID}) its lock is held.
+        """
+        from poetry.testing._unix import UNIXListeningPort
+
+        listening = UNIXListeningPort(
+            self._tcp, self, self, address, factory, backlog, mode, wantPID
+        )
+        listening.startListening()
+        return listening
+
+    def connectUNIX(
+        self,
+        address: str | bytes,
+        factory: ClientFactory[Any],
+        timeout: float = 30,
+        checkPID: int = 0,
+    ) -> IConnector:
+        """
+        Connect to the UNIX socket path C{address}, as the real reactor
+        does: C{doStart} and C{startedConnecting(connector)} now; in the
+        next iteration the socket connects at once -- the protocol is built
+        and connected then, before the server accepts -- or the attempt
+        fails (C{clientConnectionFailed}: L{ConnectError} with C{ENOENT}
+        for a path nobody listens on; with C{checkPID}, L{BadFileError} if
+        no lock file is held for it).
+        """
+        from poetry.testing._unix import UNIXConnector
+
+        connector = UNIXConnector(
+            self._tcp, self, address, factory, timeout, self, checkPID
         )
         connector.connect()
         return connector
@@ -505,14 +570,15 @@ class MemoryNetwork(ReactorCore):
         if tcp.attempts:
             lines.append(f"Connection attempts in progress ({len(tcp.attempts)}):")
             for connection_id, client in tcp.attempts.items():
-                host, port = client.addr
                 factory = getattr(client, "connector", None)
                 name = type(factory.factory).__name__ if factory is not None else "?"
-                lines.append(f"  #{connection_id} to {host}:{port} ({name})")
+                lines.append(f"  #{connection_id} to {client.destination()} ({name})")
         if tcp.listeners:
             lines.append(f"Listening ports ({len(tcp.listeners)}):")
-            for (host, number), (listening, _) in tcp.listeners.items():
-                lines.append(f"  {host}:{number} ({type(listening.factory).__name__})")
+            for local, (port, _) in tcp.listeners.items():
+                lines.append(
+                    f"  {port.describe_end(local)} ({type(port.factory).__name__})"
+                )
         else:
             lines.append("Listening ports: none")
         lines.append(self._describe_timers())

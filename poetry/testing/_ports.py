@@ -3,12 +3,17 @@ Ports: the table of bound addresses (L{PortTable}), the kernel's listening
 socket with its accept queue (L{ListeningSocket}), and Twisted's listening
 port over it (L{ListeningPort}, the real reactor's C{tcp.Port}).
 
-Binding rules, as Linux applies them to Twisted's sockets:
+Binding rules, as Linux applies them to Twisted's sockets (IPv4 and IPv6
+share the port numbers):
 
   - a listening port (Twisted sets C{SO_REUSEADDR}) conflicts with another
-    listener on the same port when either address is C{0.0.0.0} or both are
-    the same, and with a client socket bound to that address and port; not
-    with a port in C{TIME_WAIT};
+    listener on the same port when both addresses are the same, when either
+    is C{0.0.0.0} and the other an IPv4 address, and when either is C{::}
+    (Twisted's IPv6 sockets are dual-stack: C{::} takes the port on every
+    IPv4 and IPv6 address, as Linux does with C{bindv6only} 0) -- so
+    C{127.0.0.1} and C{::1}, or C{0.0.0.0} and C{::1}, may share a port;
+    and with a client socket bound to an address it covers on that port;
+    not with a port in C{TIME_WAIT};
   - a client C{bindAddress} (no C{SO_REUSEADDR} unless its binding asks for
     it) also conflicts with a port in C{TIME_WAIT};
   - port 0 (a listener's, or a client's implicit bind) takes the next free
@@ -28,7 +33,8 @@ import errno
 from collections import deque
 from typing import TYPE_CHECKING, Any, Protocol
 
-from twisted.internet.address import IPv4Address
+from twisted.internet.abstract import isIPv6Address
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
 from twisted.internet.error import CannotListenError, ConnectionDone
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
@@ -44,17 +50,60 @@ if TYPE_CHECKING:
     from poetry.testing._clock import Scheduler
 
 __all__ = [
+    "ANY",
+    "ANY6",
     "FIRST_PORT",
     "LAST_PORT",
     "TIME_WAIT_SECONDS",
+    "UNIX_PATH_MAX",
     "ListeningPort",
     "ListeningSocket",
+    "PathTable",
     "PortTable",
+    "describe_ip",
+    "ip_address",
+    "tcp6_address",
 ]
 
 _log = Logger()
 
 ANY = "0.0.0.0"
+ANY6 = "::"
+_WILDCARDS = frozenset((ANY, ANY6))
+
+_new = object.__new__
+
+
+def tcp6_address(host: str, port: int) -> IPv6Address:
+    """
+    C{IPv6Address("TCP", host, port)} (flow info and scope 0, as the real
+    reactor reports loopback addresses), made without re-checking the type.
+    """
+    address = _new(IPv6Address)
+    address.type = "TCP"
+    address.host = host
+    address.port = port
+    address.flowInfo = 0
+    address.scopeID = 0
+    return address
+
+
+def ip_address(host: str, port: int) -> IPv4Address | IPv6Address:
+    """
+    The L{IPv4Address} or L{IPv6Address} of C{host:port} (by the host's
+    form).
+    """
+    if ":" in host:
+        return tcp6_address(host, port)
+    return tcp_address(host, port)
+
+
+def describe_ip(host: str, port: int) -> str:
+    """
+    C{host:port}, or C{[host]:port} for an IPv6 address.
+    """
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
 
 FIRST_PORT = 32768
 LAST_PORT = 60999
@@ -100,15 +149,28 @@ class PortTable:
         hosts = self._listening.get(port)
         if not hosts:
             return False
-        return host == ANY or host in hosts or ANY in hosts
+        if host in hosts or ANY6 in hosts or host == ANY6:
+            return True
+        if ":" in host:
+            return False
+        if host == ANY:
+            return any(":" not in other for other in hosts)
+        return ANY in hosts
 
     def _client_conflict(self, host: str, port: int) -> bool:
-        if host == ANY:
-            return any(
-                key[1] == port and CLIENT in kinds for key, kinds in self._bound.items()
-            )
+        if host in _WILDCARDS:
+            return self._any_client(port, host == ANY)
         kinds = self._bound.get((host, port))
         return bool(kinds and CLIENT in kinds)
+
+    def _any_client(self, port: int, v4_only: bool) -> bool:
+        """
+        Whether a client socket is bound to C{port} on any (IPv4) address.
+        """
+        return any(
+            key[1] == port and CLIENT in kinds and not (v4_only and ":" in key[0])
+            for key, kinds in self._bound.items()
+        )
 
     def in_use(self, host: str, port: int) -> bool:
         """
@@ -198,6 +260,78 @@ class PortTable:
         return sum(kinds.get(CLIENT, 0) for kinds in self._bound.values())
 
 
+UNIX_PATH_MAX = 107
+"""
+The longest UNIX socket path, in bytes (C{sun_path} holds 108 with its
+terminating NUL; an abstract name, starting with NUL, may use all 108).
+"""
+
+
+class PathTable:
+    """
+    The UNIX socket namespace: which paths are bound (and listened on), and
+    which lock files (C{path.lock}, C{listenUNIX(wantPID=1)}) are held.  No
+    file is created: a path exists while a socket is bound to it -- from
+    C{listenUNIX} until its C{stopListening} completes, which is when
+    Twisted's C{unix.Port} unlinks the socket file (so a stale socket file,
+    which would refuse connections with C{ECONNREFUSED}, never exists).
+    Paths are names compared as given (no working directory, no symbolic
+    links).
+    """
+
+    def __init__(self) -> None:
+        self._bound: set[bytes] = set()
+        self._locks: set[bytes] = set()
+
+    @staticmethod
+    def check(path: bytes) -> None:
+        """
+        @raise OSError: C{"AF_UNIX path too long"} (no errno) if C{path}
+            does not fit a UNIX socket address, as Python's C{socket} says.
+        """
+        if len(path) > (UNIX_PATH_MAX + 1 if path[:1] == b"\0" else UNIX_PATH_MAX):
+            raise OSError("AF_UNIX path too long")
+
+    def bind(self, path: bytes) -> None:
+        """
+        Bind a socket to C{path}.
+
+        @raise OSError: C{EADDRINUSE} if it exists; see L{check}.
+        """
+        self.check(path)
+        if path in self._bound:
+            raise os_error(errno.EADDRINUSE)
+        self._bound.add(path)
+
+    def unbind(self, path: bytes) -> None:
+        """
+        Unlink C{path}.
+        """
+        self._bound.discard(path)
+
+    def lock(self, path: bytes) -> bool:
+        """
+        Take the lock file C{path} (C{FilesystemLock.lock}); L{False} if
+        another port holds it.
+        """
+        if path in self._locks:
+            return False
+        self._locks.add(path)
+        return True
+
+    def unlock(self, path: bytes) -> None:
+        """
+        Release the lock file C{path}.
+        """
+        self._locks.discard(path)
+
+    def is_locked(self, path: bytes) -> bool:
+        """
+        Whether the lock file C{path} is held (C{lockfile.isLocked}).
+        """
+        return path in self._locks
+
+
 class ListeningSocket:
     """
     A listening socket: bound to C{local}, with an accept queue of
@@ -206,10 +340,24 @@ class ListeningSocket:
     @ivar backlog: the accept queue holds at most C{backlog + 1}
         connections (Linux); a connection that finds it full waits, as its
         C{SYN} would be dropped and retransmitted.
+    @ivar wildcard: whether it listens on every address (C{0.0.0.0} or
+        C{::}): a connection's server end then has the address the client
+        connected to.
+    @ivar dual: whether it is a dual-stack IPv6 socket on C{::}: an IPv4
+        client's connection is reported with IPv4-mapped addresses
+        (C{::ffff:127.0.0.1}).
     """
 
-    def __init__(self, local: tuple[str, int], backlog: int) -> None:
+    def __init__(
+        self,
+        local: tuple[str, int],
+        backlog: int,
+        wildcard: bool = False,
+        dual: bool = False,
+    ) -> None:
         self.local = local
+        self.wildcard = wildcard
+        self.dual = dual
         self.backlog = max(0, min(backlog, 4096))
         self.queue: deque[Socket] = deque()
         self.owner: Any = None
@@ -295,8 +443,11 @@ _CONNECTION_DONE = Failure(ConnectionDone())
 class ListeningPort:
     """
     A listening TCP port of a L{MemoryNetwork}, as the real reactor's
-    C{tcp.Port}: C{port} stays what was asked (0 for an allocated port;
-    C{getHost()} has the real number), C{stopListening()} returns a
+    C{tcp.Port}: an IPv6 one if the interface is an IPv6 literal (its
+    addresses, and those of the connections it accepts, are
+    L{IPv6Address}es), else an IPv4 one; C{port} stays what was asked (0 for
+    an allocated port; C{getHost()} has the real number), C{stopListening()}
+    returns a
     L{Deferred} fired in the next iteration (a second call before then runs
     the close twice, as the real reactor does: the second fails with
     L{AttributeError}), connections already accepted stay open, and an
@@ -339,9 +490,14 @@ class ListeningPort:
         self.numberAccepts = 100
         self.deferred: Deferred[None] | None = None
         self._socket: ListeningSocket | None = None
-        self._host: IPv4Address | None = None
+        self._host: Any = None
         # destination address -> the server end's address
-        self._server_addresses: dict[str, IPv4Address] = {}
+        self._server_addresses: dict[str, Any] = {}
+        # As tcp.Port's _addressType: chosen by the interface's form.
+        self._ipv4 = not isIPv6Address(interface)
+        self._address_type: Any = tcp_address if self._ipv4 else tcp6_address
+        # As tcp.Port's transport: the class of the connections' server ends.
+        self._transport_class: type[ServerTransport] = ServerTransport
 
     def __repr__(self) -> str:
         if self._realPortNumber is not None:
@@ -377,25 +533,32 @@ class ListeningPort:
         except OSError as e:
             loop = self._loop
             loop._trace.extend(
-                (loop._now, "listen-failed", None, "", f"{host}:{self.port}")
+                (loop._now, "listen-failed", None, "", describe_ip(host, self.port))
             )
             raise CannotListenError(self.interface, self.port, e) from None
-        sock = ListeningSocket((host, number), self.backlog)
+        wildcard = host in (ANY, ANY6)
+        sock = ListeningSocket((host, number), self.backlog, wildcard, host == ANY6)
         self._realPortNumber = number
-        self._host = IPv4Address("TCP", host, number)
+        self._host = self._address_type(host, number)
         self._server_addresses = {}
         loop = self._loop
-        loop._trace.extend((loop._now, "listen", None, "", f"{host}:{number}"))
+        loop._trace.extend((loop._now, "listen", None, "", describe_ip(host, number)))
         _log.info(
             "{factory} starting on {port}",
             factory=type(self.factory).__name__,
             port=number,
         )
         self.factory.doStart()
+        self._activate(sock)
+
+    def _activate(self, sock: ListeningSocket) -> None:
+        """
+        Start accepting on the listening socket C{sock}.
+        """
         self.connected = True
         self.disconnected = 0
         self._socket = sock
-        stack.register_listener(self, sock)
+        self._stack.register_listener(self, sock)
         sock.owner = self
         self.numberAccepts = 100
         self.startReading()
@@ -473,7 +636,7 @@ class ListeningPort:
 
     def _accept(self, sock: Socket) -> None:
         peer_host, peer_port = sock.remote
-        peer = tcp_address(peer_host, peer_port)
+        peer = self._address_type(peer_host, peer_port)
         protocol = self.factory.buildProtocol(peer)
         if protocol is None:
             sock.close()
@@ -483,7 +646,7 @@ class ListeningPort:
         self.sessionno = session + 1
         host = self._server_address(sock.local[0])
         record = self._stack.accepted(self, sock)
-        transport = ServerTransport(
+        transport = self._transport_class(
             self._loop,
             sock,
             protocol,
@@ -502,19 +665,32 @@ class ListeningPort:
                 "accept",
                 sock.connection_id,
                 "server",
-                f"{peer_host}:{peer_port} -> {host.host}:{host.port}",
+                f"{peer_host}:{peer_port} -> {host.host}:{host.port}"
+                if self._ipv4
+                else self._describe_accept(sock),
             )
         )
         protocol.makeConnection(transport)
 
-    def _server_address(self, host: str) -> IPv4Address:
+    def _server_address(self, host: str) -> Any:
         address = self._server_addresses.get(host)
         if address is None:
             assert self._realPortNumber is not None
-            address = self._server_addresses[host] = tcp_address(
+            address = self._server_addresses[host] = self._address_type(
                 host, self._realPortNumber
             )
         return address
+
+    def _describe_accept(self, sock: Socket) -> str:
+        return f"{self.describe_end(sock.remote)} -> {self.describe_end(sock.local)}"
+
+    def describe_end(self, local: tuple[str, int]) -> str:
+        """
+        How an end of a connection it accepted (or its own address) is
+        written in the trace and in descriptions: C{host:port}, or
+        C{[host]:port} for IPv6.
+        """
+        return describe_ip(*local)
 
     # -- stopping --------------------------------------------------------------
 
@@ -540,7 +716,7 @@ class ListeningPort:
         """
         As C{tcp.Port.connectionLost}.
         """
-        _log.info("(TCP Port {port} Closed)", port=self._realPortNumber)
+        self._logConnectionLostMsg()
         self._realPortNumber = None
         self.disconnected = 1
         self.connected = False
@@ -555,13 +731,7 @@ class ListeningPort:
         assert self._host is not None
         loop = self._loop
         loop._trace.extend(
-            (
-                loop._now,
-                "stop-listening",
-                None,
-                "",
-                f"{self._host.host}:{self._host.port}",
-            )
+            (loop._now, "stop-listening", None, "", self.describe_end(sock.local))
         )
         self._stack.unregister_listener(self, sock)
         for orphan in sock.close():
@@ -572,7 +742,10 @@ class ListeningPort:
         finally:
             self.disconnecting = False
 
-    def getHost(self) -> IPv4Address:
+    def _logConnectionLostMsg(self) -> None:
+        _log.info("(TCP Port {port} Closed)", port=self._realPortNumber)
+
+    def getHost(self) -> Any:
         """
         The bound address, with the allocated port number.
 

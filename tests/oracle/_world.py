@@ -378,6 +378,10 @@ class World:
     @ivar reactor: the reactor under test.
     @ivar backend: C{"real"} or C{"memory"}.
     @ivar events: the log so far.
+    @ivar addressNamers: functions C{namer(world, address)} that
+        L{addressName} asks first (in order) to name an address no other
+        rule names (e.g. a UNIX address whose path differs between runs);
+        each returns a name or L{None}.
     """
 
     interface = "127.0.0.1"
@@ -397,6 +401,7 @@ class World:
         self._counts: dict[str, int] = {}
         self._waiters: list[tuple[Callable[[], bool], Deferred[None]]] = []
         self._observer: ILogObserver | None = None
+        self.addressNamers: list[Callable[[World, object], str | None]] = []
 
     # -- the log ---------------------------------------------------------------
 
@@ -498,7 +503,7 @@ class World:
     def addressName(self, address: object) -> str:
         """
         C{host:Pn} / C{host:Cn} for an IP address (ports named in order of
-        first sight), C{repr} for anything else.
+        first sight), what an L{addressNamers} function says, else C{repr}.
         """
         if isinstance(address, (IPv4Address, IPv6Address)):
             key = (address.host, address.port)
@@ -506,6 +511,10 @@ class World:
             if name is None:
                 name = self._names[key] = f"C{self._next('C')}"
             return f"{address.type}:{address.host}:{name}"
+        for namer in self.addressNamers:
+            named = namer(self, address)
+            if named is not None:
+                return named
         return repr(address)
 
     def newPeer(self, side: str, hooks: dict[str, Any]) -> Peer:

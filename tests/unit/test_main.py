@@ -13,6 +13,7 @@ output and error are replaced by in-memory streams, and C{start_logging}
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import runpy
@@ -21,7 +22,8 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from twisted.internet.defer import Deferred
-from twisted.internet.error import ReactorNotRunning
+from twisted.internet.endpoints import clientFromString
+from twisted.internet.error import ConnectError, ReactorNotRunning
 from twisted.internet.interfaces import IListeningPort, IReactorCore
 from twisted.internet.task import react
 
@@ -29,7 +31,7 @@ import poetry
 import poetry.__main__ as entry
 import poetry._cli as cli
 from poetry import poems
-from poetry.client import get_poetry
+from poetry.client import get_poetry, get_poetry_at
 from poetry.server import PoetryServerFactory
 from poetry.testing import Deadlock, MemoryNetworkTestCase
 
@@ -164,6 +166,64 @@ class MainTests(MemoryNetworkTestCase):
             self.stdout_bytes.getvalue(), b"poetry: serving cafe on 127.0.0.1:10000\n"
         )
         self.assertEqual(self.net.listening_ports(), [])
+
+    def test_get_over_unix(self) -> None:
+        """
+        C{get unix:PATH} fetches the poem of a server listening on that
+        UNIX path of the network (no file on disk) and exits with status 0.
+        """
+        listening = self.net.listenUNIX("/run/poetry.sock", PoetryServerFactory(CAFE))
+        self.addCleanup(listening.stopListening)
+        status = self.exit_status(lambda: entry.main(["get", "unix:/run/poetry.sock"]))
+        self.assertEqual((status, self.stdout_bytes.getvalue()), (0, CAFE))
+        self.assertEqual(self.stderr.getvalue(), "")
+        self.assertFalse(os.path.exists("/run/poetry.sock"))
+
+    def test_get_over_unix_nobody_listens(self) -> None:
+        """
+        C{get} of a UNIX path nobody listens on fails with status 1 and an
+        error line naming the path and the reason.
+        """
+        status = self.exit_status(lambda: entry.main(["get", "unix:/run/none.sock"]))
+        self.assertEqual((status, self.stdout_bytes.getvalue()), (1, b""))
+        self.assertEqual(
+            self.stderr.getvalue(),
+            "poetry: unix:/run/none.sock: failed: cannot connect: An error "
+            "occurred while connecting: 2: No such file or directory.\n",
+        )
+
+    def test_serve_over_unix(self) -> None:
+        """
+        C{serve --port unix:PATH} listens on that UNIX path of the network
+        (no file on disk), prints it in its start-up line, serves a client
+        of C{unix:PATH}, and frees the path when the reactor stops.
+        """
+        fetched: list[bytes] = []
+
+        def fetch() -> None:
+            endpoint = clientFromString(self.net, "unix:/run/poetry.sock")
+            get_poetry_at(endpoint, self.net).addCallback(fetched.append)
+
+        self.net.callLater(1.0, fetch)
+        self.net.callLater(60.0, self.net.stop)
+        status = self.exit_status(
+            lambda: entry.main(
+                ["serve", "--poem", "cafe", "--port", "unix:/run/poetry.sock"]
+            )
+        )
+        self.assertEqual((status, fetched), (0, [CAFE]))
+        self.assertEqual(
+            self.stdout_bytes.getvalue(),
+            b"poetry: serving cafe on unix:/run/poetry.sock\n",
+        )
+        self.assertEqual(self.net.listening_ports(), [])
+        self.assertFalse(os.path.exists("/run/poetry.sock"))
+        endpoint = clientFromString(self.net, "unix:/run/poetry.sock")
+        late = get_poetry_at(endpoint, self.net)
+        self.net.run()
+        self.assertEqual(
+            self.failureResultOf(late, ConnectError).value.osError, errno.ENOENT
+        )
 
     def test_command_starts_once_running(self) -> None:
         """

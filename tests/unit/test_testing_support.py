@@ -17,6 +17,7 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import ClientFactory, Protocol, ServerFactory
 from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from poetry.testing import MemoryNetwork, MemoryTransport
@@ -30,6 +31,7 @@ __all__ = [
     "RecordingClientFactory",
     "RecordingServerFactory",
     "connect_pair",
+    "run_document_example",
 ]
 
 
@@ -264,3 +266,39 @@ class PullProducer:
 
     def stopProducing(self) -> None:
         self.events.append("stop")
+
+
+def run_document_example(case: SynchronousTestCase, name: str, tests: int) -> None:
+    """
+    Run the example after C{<!-- example: name -->} in C{docs/testing.md},
+    exactly as shown (its own imports included): its test cases must pass,
+    C{tests} tests in all.
+    """
+    from pathlib import Path
+
+    from twisted.trial.reporter import TestResult
+    from twisted.trial.runner import TestLoader
+
+    document = (Path(__file__).parents[2] / "docs" / "testing.md").read_text("utf-8")
+    marker = f"<!-- example: {name} -->"
+    case.assertIn(marker, document)
+    lines = document.split(marker, 1)[1].splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("```python"))
+    last = next(i for i in range(first + 1, len(lines)) if lines[i].startswith("```"))
+    module = f"docs_example_{name}"
+    namespace: dict[str, Any] = {"__name__": module}
+    source = "\n".join(lines[first + 1 : last])
+    code = compile(source, f"docs/testing.md ({name})", "exec")
+    exec(code, namespace)
+    result = TestResult()
+    loader = TestLoader()
+    for value in list(namespace.values()):
+        if (
+            isinstance(value, type)
+            and issubclass(value, SynchronousTestCase)
+            and value.__module__ == module
+        ):
+            loader.loadClass(value).run(result)
+    problems = [str(failure) for _, failure in result.errors + result.failures]
+    case.assertEqual(problems, [])
+    case.assertEqual(result.testsRun, tests)
