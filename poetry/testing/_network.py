@@ -31,12 +31,13 @@ from twisted.internet.interfaces import (
     IReactorCore,
     IReactorFromThreads,
     IReactorPluggableNameResolver,
+    IReactorSSL,
     IReactorTCP,
     IReactorTime,
 )
 from twisted.internet.protocol import ClientFactory
 from twisted.internet.task import Cooperator
-from zope.interface import implementer
+from zope.interface import classImplements, implementer
 
 from poetry.testing._core import ReactorCore
 from poetry.testing._conditions import PLAIN, LinkConditions, directions_of
@@ -44,6 +45,7 @@ from poetry.testing._connect import Connector, TCPStack
 from poetry.testing._errors import Unclean
 from poetry.testing._faults import Address, FaultPlan, Faults, LinkControl
 from poetry.testing._names import HostMap, HostMapResolver
+from poetry.testing._tls import ReactorSSL, tls_available
 from poetry.testing._ports import ListeningPort, PortTable
 from poetry.testing._seed import resolve_seed
 from poetry.testing._socket import RECEIVE_BUFFER, SEND_BUFFER
@@ -82,7 +84,7 @@ def _store(settings: dict[Any, Any], key: object, value: object) -> None:
     IReactorCore,
     IReactorFromThreads,
 )
-class MemoryNetwork(ReactorCore):
+class MemoryNetwork(ReactorSSL, ReactorCore):
     """
     An in-memory TCP world on a virtual clock: a reactor for code under
     test.
@@ -100,6 +102,13 @@ class MemoryNetwork(ReactorCore):
     What protocols see is what the real reactor shows them, as established
     by the differential oracle (C{tests/oracle}); C{docs/testing.md} lists
     the differences that remain.
+
+    With pyOpenSSL installed (the C{tls} extra), it is also an
+    L{IReactorSSL<twisted.internet.interfaces.IReactorSSL>}: C{listenSSL},
+    C{connectSSL}, C{SSL4ServerEndpoint}, C{SSL4ClientEndpoint},
+    C{serverFromString(net, "ssl:...")} -- Twisted's own TLS over the
+    network's connections, on its clock -- and its transports provide
+    C{ITLSTransport.startTLS} (see L{poetry.testing._tls}).
 
     @param seed: the seed of L{random}; L{None} reads C{POETRY_TEST_SEED}
         from the environment, or picks one at random.  Every error the
@@ -511,3 +520,8 @@ class MemoryNetwork(ReactorCore):
                 self.seed,
                 self.test_id,
             )
+
+
+if tls_available():
+    # As the real reactor (posixbase): IReactorSSL where TLS can work.
+    classImplements(MemoryNetwork, IReactorSSL)

@@ -54,12 +54,14 @@ from twisted.internet.interfaces import (
     IPushProducer,
     ISystemHandle,
     ITCPTransport,
+    ITLSTransport,
 )
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from zope.interface import implementer
+from zope.interface import classImplements, implementer
 
 from poetry.testing._socket import EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, Socket
+from poetry.testing._tls import tls_available
 
 if TYPE_CHECKING:
     from poetry.testing._clock import Scheduler
@@ -197,6 +199,11 @@ class MemoryTransport:
 
     bufferSize = BUFFER_SIZE
     SEND_LIMIT = SEND_LIMIT
+
+    #: Whether TLS was started (Twisted's C{ConnectionMixin.TLS}): true only
+    #: on the class a transport takes in C{startTLS}, so that a plain
+    #: connection's C{write} tests nothing.
+    TLS = False
 
     protocol: IProtocol
     socket: Socket
@@ -834,11 +841,44 @@ class MemoryTransport:
             )
         return self._host
 
-    def getHandle(self) -> Socket:
+    def getHandle(self) -> Any:
         """
-        The kernel socket (the real reactor returns its C{socket.socket}).
+        The kernel socket (the real reactor returns its C{socket.socket});
+        after C{startTLS}, the TLS connection (C{OpenSSL.SSL.Connection}), as
+        on the real reactor.
         """
         return self.socket
+
+    # -- TLS (twisted.internet._newtls) ----------------------------------------
+
+    @property
+    def _tlsClientDefault(self) -> bool:
+        """
+        Whether C{startTLS(ctx)} makes this end the TLS client (the client
+        end; C{_newtls.ClientMixin}/C{ServerMixin}).
+        """
+        return self.side == "client"
+
+    def startTLS(self, ctx: object, normal: bool = True) -> None:
+        """
+        As C{ITLSTransport.startTLS} on the real reactor
+        (C{_newtls.ConnectionMixin.startTLS}): from now on, bytes written are
+        encrypted and bytes read decrypted by Twisted's TLS protocol, with
+        the network as its clock.  Plaintext already written is sent first,
+        then the handshake; writes made before the handshake completes are
+        sent once it has.  See L{poetry.testing._tls.start_tls}.
+
+        @param ctx: the TLS options (e.g.
+            L{CertificateOptions<twisted.internet.ssl.CertificateOptions>},
+            C{optionsForClientTLS(...)}).
+        @param normal: L{True}: the client end is the TLS client; L{False}:
+            the other way round.
+        @raise ImportError: if pyOpenSSL is missing (naming the extra to
+            install).
+        """
+        from poetry.testing._tls import start_tls
+
+        start_tls(self, ctx, normal)
 
     def getTcpNoDelay(self) -> bool:
         """
@@ -876,6 +916,11 @@ class MemoryTransport:
         if ILoggingContext.providedBy(protocol):
             return str(protocol.logPrefix())  # type: ignore[union-attr]
         return type(protocol).__name__
+
+
+if tls_available():
+    # As tcp.Connection: ITLSTransport where startTLS can work (pyOpenSSL).
+    classImplements(MemoryTransport, ITLSTransport)
 
 
 def _checksummed(data: bytes) -> str:

@@ -1,0 +1,288 @@
+"""
+TLS on a L{MemoryNetwork}: the same transports, sockets and links, with
+Twisted's own TLS protocol (C{twisted.protocols.tls}, pyOpenSSL over memory
+BIOs) on top -- a binding of the layers, not a fake TLS.
+
+  - L{ReactorSSL}: C{listenSSL} and C{connectSSL} as the real reactor's
+    C{PosixReactorBase} makes them, a L{TLSMemoryBIOFactory} wrapping the
+    application's factory over C{listenTCP}/C{connectTCP} -- with the
+    network as the factory's C{clock}, so that its write aggregation runs on
+    the virtual clock and nothing lands on the global reactor;
+  - L{start_tls}: C{ITLSTransport.startTLS} of a L{MemoryTransport},
+    mirroring C{twisted.internet._newtls.startTLS} step for step (again with
+    the network as the clock).  Once TLS is on, the transport's class is
+    Twisted's own C{_newtls.ConnectionMixin} over the plain transport class:
+    C{write}, C{writeSequence}, C{loseConnection}, C{registerProducer} and
+    C{unregisterProducer} go through the TLS protocol, which writes its
+    records through Twisted's own C{_BypassTLS} straight into the plain
+    transport's buffer -- after any plaintext already buffered, as on the
+    real reactor.  A plain connection never pays for any of it: its class has
+    no TLS test in C{write};
+  - L{route_global_tls_clock}: for code that builds a
+    L{TLSMemoryBIOFactory} without a clock (C{Agent} over C{https},
+    C{clientFromString(reactor, "tls:...")}).
+
+TLS needs pyOpenSSL, an optional extra (as Twisted's C{tls} extra): nothing
+here imports it until TLS is used, and then a missing pyOpenSSL is an
+L{ImportError} naming the extra to install.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.interfaces import IReactorTime, ISSLTransport
+from zope.interface import directlyProvides
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IConnector, IListeningPort
+    from twisted.internet.protocol import ClientFactory
+
+    from poetry.testing._transport import MemoryTransport
+
+__all__ = [
+    "TLS_EXTRA",
+    "ReactorSSL",
+    "route_global_tls_clock",
+    "start_tls",
+    "tls_available",
+    "tls_factory",
+]
+
+TLS_EXTRA = (
+    "TLS on a MemoryNetwork needs pyOpenSSL (Twisted's own TLS runs over the "
+    "network): install the 'tls' extra, pip install "
+    "'twisted-poetry-harness[tls]' (it brings pyOpenSSL, service-identity and "
+    "idna, as Twisted's 'twisted[tls]' does)"
+)
+"""
+The message of the L{ImportError} raised when TLS is used without pyOpenSSL.
+"""
+
+
+def tls_available() -> bool:
+    """
+    Whether pyOpenSSL can be imported (looked up, not imported).
+    """
+    return importlib.util.find_spec("OpenSSL") is not None
+
+
+def _twisted_tls() -> ModuleType:
+    """
+    C{twisted.protocols.tls}, imported now.
+
+    @raise ImportError: with L{TLS_EXTRA}, if pyOpenSSL is missing.
+    """
+    try:
+        from twisted.protocols import tls
+    except ImportError as e:
+        raise ImportError(TLS_EXTRA) from e
+    return tls
+
+
+def tls_factory(
+    contextFactory: object, isClient: bool, wrappedFactory: Any, clock: IReactorTime
+) -> Any:
+    """
+    Twisted's L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
+    with C{clock} as its clock.
+
+    @raise ImportError: if pyOpenSSL is missing (naming the extra).
+    """
+    tls = _twisted_tls()
+    return tls.TLSMemoryBIOFactory(contextFactory, isClient, wrappedFactory, clock=clock)
+
+
+class ReactorSSL:
+    """
+    L{IReactorSSL<twisted.internet.interfaces.IReactorSSL>} over a
+    reactor's own C{listenTCP} and C{connectTCP}, exactly as the real
+    reactor's C{PosixReactorBase.listenSSL}/C{connectSSL} do it, with the
+    reactor itself as the TLS factory's clock.
+    """
+
+    def listenSSL(
+        self,
+        port: int,
+        factory: Any,
+        contextFactory: object,
+        backlog: int = 50,
+        interface: str = "",
+    ) -> IListeningPort:
+        """
+        Listen on C{port} with TLS: C{listenTCP} with a server
+        L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
+        wrapping C{factory} (its protocols' transport is the TLS protocol).
+
+        @param contextFactory: the server's TLS options, e.g.
+            L{CertificateOptions<twisted.internet.ssl.CertificateOptions>}
+            (an C{IOpenSSLServerConnectionCreator} or, as Twisted still
+            accepts, an C{IOpenSSLContextFactory}).
+        @raise ImportError: if pyOpenSSL is missing (naming the extra).
+        """
+        tlsFactory = tls_factory(contextFactory, False, factory, self._tls_clock())
+        listening: Any = self.listenTCP(port, tlsFactory, backlog, interface)  # type: ignore[attr-defined]  # the reactor this is mixed into
+        listening._type = "TLS"
+        return listening  # type: ignore[no-any-return]  # listenTCP's result
+
+    def connectSSL(
+        self,
+        host: str,
+        port: int,
+        factory: ClientFactory[Any],
+        contextFactory: object,
+        timeout: float = 30,
+        bindAddress: tuple[str, int] | None = None,
+    ) -> IConnector:
+        """
+        Connect to C{host}:C{port} with TLS: C{connectTCP} with a client
+        L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
+        wrapping C{factory}.
+
+        @param contextFactory: the client's TLS options, e.g.
+            C{optionsForClientTLS(hostname, trustRoot=...)}.
+        @raise ImportError: if pyOpenSSL is missing (naming the extra).
+        """
+        tlsFactory = tls_factory(contextFactory, True, factory, self._tls_clock())
+        return self.connectTCP(host, port, tlsFactory, timeout, bindAddress)  # type: ignore[attr-defined, no-any-return]  # the reactor this is mixed into
+
+    def _tls_clock(self) -> IReactorTime:
+        return self  # type: ignore[return-value]  # mixed into a reactor
+
+
+# -- startTLS ------------------------------------------------------------------
+
+# plain transport class -> its class once TLS is on
+_TLS_CLASSES: dict[type, type] = {}
+
+
+def _tls_class(plain: type) -> type:
+    """
+    The class of a C{plain} transport once TLS is on: Twisted's own
+    C{_newtls.ConnectionMixin} in front of C{plain}, its C{TLS} flag true.
+    """
+    cls = _TLS_CLASSES.get(plain)
+    if cls is None:
+        from twisted.internet._newtls import ConnectionMixin
+
+        cls = type(
+            plain.__name__,
+            (ConnectionMixin, plain),
+            {
+                "__slots__": (),
+                "__module__": plain.__module__,
+                "__qualname__": f"{plain.__qualname__} (TLS)",
+                "__doc__": (
+                    f"A L{{{plain.__name__}}} after C{{startTLS}}: Twisted's "
+                    "C{_newtls.ConnectionMixin} routes the writes, the close "
+                    "and the producers through the TLS protocol."
+                ),
+                "TLS": True,
+                "startTLS": plain.startTLS,
+                "_tls_plain": plain,
+            },
+        )
+        _TLS_CLASSES[plain] = cls
+    return cls
+
+
+def start_tls(transport: MemoryTransport, contextFactory: object, normal: bool) -> None:
+    """
+    Add a TLS layer to C{transport}, as C{twisted.internet._newtls.startTLS}
+    does on the real reactor, step for step -- with the network as the TLS
+    factory's clock:
+
+      1. the TLS side: C{transport}'s own (client end: client) if C{normal},
+         else the other;
+      2. a registered producer is unregistered (and registered again at the
+         end, through the TLS layer);
+      3. a L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
+         (C{clock=} the network) builds the TLS protocol around the current
+         protocol, which is not told of a new connection;
+      4. the TLS protocol becomes C{transport.protocol};
+         C{transport.getHandle} and C{getPeerCertificate} become the TLS
+         protocol's; C{transport} provides L{ISSLTransport}; its class gains
+         C{_newtls.ConnectionMixin} (the C{TLS} flag);
+      5. the TLS protocol is connected to a C{_BypassTLS} over the plain
+         transport class, so its records go straight into the transport's
+         buffer -- after the plaintext already there -- and it starts the
+         handshake (a client sends its C{ClientHello} now).
+
+    @raise ImportError: if pyOpenSSL is missing (naming the extra).
+    """
+    tls = _twisted_tls()
+    from twisted.internet._newtls import _BypassTLS
+
+    if normal:
+        client = transport._tlsClientDefault
+    else:
+        client = not transport._tlsClientDefault
+
+    producer, streaming = None, None
+    if transport.producer is not None:
+        producer, streaming = transport.producer, transport.streamingProducer
+        transport.unregisterProducer()
+
+    tlsFactory = tls.TLSMemoryBIOFactory(
+        contextFactory, client, None, clock=transport._loop
+    )
+    tlsProtocol = tlsFactory.protocol(tlsFactory, transport.protocol, False)
+    transport.protocol = tlsProtocol
+
+    # As Twisted: instance attributes, bound to this TLS protocol.
+    transport.getHandle = tlsProtocol.getHandle  # type: ignore[method-assign]
+    transport.getPeerCertificate = tlsProtocol.getPeerCertificate  # type: ignore[attr-defined]
+
+    plain: type = getattr(transport, "_tls_plain", type(transport))
+    transport.__class__ = _tls_class(plain)
+    directlyProvides(transport, ISSLTransport)
+
+    transport.protocol.makeConnection(_BypassTLS(plain, transport))
+
+    if producer:
+        transport.registerProducer(producer, bool(streaming))
+
+
+# -- TLS factories made without a clock ----------------------------------------
+
+
+def route_global_tls_clock(net: IReactorTime) -> Callable[[], None]:
+    """
+    Make every L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
+    built without a C{clock} use C{net} as its clock, until the returned
+    function is called.
+
+    For code that offers no way to pass one: L{Agent<twisted.web.client.Agent>}
+    over C{https} (its endpoint factory calls C{wrapClientTLS} without a
+    clock), C{clientFromString(reactor, "tls:...")}, libraries built on them.
+    Such a factory otherwise takes the global reactor as its clock: the TLS
+    handshake completes, but the application's writes wait for a
+    C{callLater(0)} on the global reactor, which never runs while the network
+    is driven (the global-reactor guard names it).  Use it for one test:
+    C{self.addCleanup(route_global_tls_clock(self.net))}.
+
+    It replaces C{twisted.protocols.tls._get_default_clock}, the function
+    Twisted keeps for this purpose ("so it can be monkey-patched in
+    tests").  Code that can be given a clock should be given one instead:
+    C{wrapClientTLS(creator, endpoint, clock=net)},
+    C{wrapServerTLS(creator, endpoint, clock=net)},
+    C{TLSMemoryBIOFactory(..., clock=net)}.
+
+    @return: a function that puts Twisted's default back.
+    @raise ImportError: if pyOpenSSL is missing (naming the extra).
+    """
+    tls = _twisted_tls()
+    previous = tls._get_default_clock
+
+    def network_clock() -> IReactorTime:
+        return net
+
+    tls._get_default_clock = network_clock
+
+    def restore() -> None:
+        tls._get_default_clock = previous
+
+    return restore
