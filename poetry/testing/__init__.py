@@ -16,9 +16,14 @@ L{MemoryNetworkTestCase} guards each test against work scheduled on the
 global reactor (L{GlobalReactorGuard}).  A trace can be drawn as a sequence
 diagram (L{trace_diagram}), a scripted peer plays one exact exchange
 (L{ScriptedPeer}), and a seed sweep checks that "sometimes" points were
-reached (L{sweep}, L{sometimes}).  See C{docs/testing.md}.
+reached (L{sweep}, L{sometimes}).  With the C{tls} extra (pyOpenSSL), the
+network is an L{IReactorSSL<twisted.internet.interfaces.IReactorSSL>} and its
+transports provide C{startTLS}, with Twisted's own TLS on the virtual clock
+(L{CertificateAuthority} makes the certificates, L{route_global_tls_clock}
+serves code that builds TLS without a clock).  See C{docs/testing.md}.
 """
 
+from poetry.testing._certificates import CertificateAuthority
 from poetry.testing._chaos import CHAOS_KINDS, Chaos
 from poetry.testing._conditions import (
     CLIENT_TO_SERVER,
@@ -100,6 +105,7 @@ from poetry.testing._testcase import MemoryNetworkTestCase
 from poetry.testing._trace import TraceEvent
 from poetry.testing._ports import ListeningPort
 from poetry.testing._socket import RECEIVE_BUFFER, SEND_BUFFER
+from poetry.testing._tls import TLS_EXTRA, route_global_tls_clock
 from poetry.testing._transport import DEFAULT_HIGH_WATER, MemoryTransport
 
 __all__ = [
@@ -117,7 +123,9 @@ __all__ = [
     "SEND_BUFFER",
     "SEED_ENVIRONMENT_VARIABLE",
     "SERVER_TO_CLIENT",
+    "TLS_EXTRA",
     "WHOLE",
+    "CertificateAuthority",
     "Chaos",
     "ChunkingPolicy",
     "Coalesce",
@@ -175,4 +183,5 @@ __all__ = [
     "trace_diagram",
     "write_failure_diagram",
     "route_global_cooperator",
+    "route_global_tls_clock",
 ]
