@@ -3,9 +3,11 @@ L{CertificateAuthority}: throw-away certificates for TLS tests, made when
 the test runs (no private key is ever written to disk or committed).
 
 Keys are Ed25519: making one takes well under a millisecond, and an Ed25519
-signature always has the same length, so a TLS handshake writes the same
-number of bytes every time -- the trace of a TLS connection (without
-contents checksums) is reproducible from the seed like any other.
+signature always has the same length; serial numbers all have one length
+and the validity is fixed.  So a TLS handshake writes the same number of
+bytes every time, whatever the keys -- the trace of a TLS connection
+(without contents checksums: TLS bytes are random) is reproducible from the
+seed like any other.
 
 Needs the C{tls} extra (pyOpenSSL, and so C{cryptography}); nothing is
 imported before an authority is made.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import itertools
 from typing import TYPE_CHECKING, Any
 
 from poetry.testing._tls import _twisted_tls
@@ -29,6 +32,10 @@ __all__ = ["CertificateAuthority"]
 # (OpenSSL checks them against the wall clock: these hold from 2000 to 2100).
 _NOT_BEFORE = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
 _NOT_AFTER = datetime.datetime(2100, 1, 1, tzinfo=datetime.timezone.utc)
+
+# Serial numbers: unique in this process, and all of one length, so that a
+# certificate's size (and so a handshake's) never depends on chance.
+_SERIALS = itertools.count((1 << 62) + 1)
 
 
 def _name(common_name: str) -> Any:
@@ -95,7 +102,7 @@ class CertificateAuthority:
             .subject_name(subject)
             .issuer_name(subject)
             .public_key(self._key.public_key())
-            .serial_number(x509.random_serial_number())
+            .serial_number(next(_SERIALS))
             .not_valid_before(_NOT_BEFORE)
             .not_valid_after(_NOT_AFTER)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
@@ -155,7 +162,7 @@ class CertificateAuthority:
             .subject_name(_name(names[0]))
             .issuer_name(self._x509.subject)
             .public_key(private.public_key())
-            .serial_number(x509.random_serial_number())
+            .serial_number(next(_SERIALS))
             .not_valid_before(_NOT_BEFORE)
             .not_valid_after(_NOT_AFTER)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+import weakref
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from traceback import FrameSummary
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet import task
+from twisted.internet.base import DelayedCall
 from twisted.internet.error import AlreadyCalled, AlreadyCancelled
 from twisted.internet.interfaces import IReactorFDSet
 
@@ -56,6 +58,10 @@ _THIS_FILE = os.path.abspath(__file__)
 
 _MISSING = object()
 
+# Delayed calls a guard has reported or cancelled: a guard around it (a test
+# running a test) does not report them again as cancelled before they ran.
+_HANDLED: weakref.WeakSet[DelayedCall] = weakref.WeakSet()
+
 #: The fix for everything, named in every report.
 GENERAL_FIX = (
     "Inject the network wherever the code takes a clock, a reactor or a "
@@ -68,8 +74,9 @@ _COOPERATOR_FIX = (
     "give the code the network's cooperator: cooperator=net.cooperator() "
     "(e.g. FileBodyProducer(body, cooperator=net.cooperator())); for code that "
     "takes none and calls the module-level task.cooperate (static.File and "
-    "other pull producers served through twisted.web's HTTPChannel), route it "
-    "for the test: self.addCleanup(route_global_cooperator(self.net))"
+    "other pull producers served through twisted.web's HTTPChannel, any pull "
+    "producer registered on a TLS transport), route it for the test: "
+    "self.addCleanup(route_global_cooperator(self.net))"
 )
 
 # (path fragment inside Twisted, or None; function name, or None) -> fix,
@@ -98,7 +105,11 @@ _FRAME_FIXES: list[tuple[str | None, str | None, str]] = [
     (
         "protocols/tls.py",
         None,
-        "give TLS the network's clock: TLSMemoryBIOFactory(..., clock=net)",
+        "give TLS the network's clock: TLSMemoryBIOFactory(..., clock=net), "
+        "wrapClientTLS(..., clock=net), wrapServerTLS(..., clock=net); for code "
+        "that builds it without one (Agent over https, clientFromString(reactor, "
+        '"tls:..."), a library on them), route it for the test: '
+        "self.addCleanup(route_global_tls_clock(self.net))",
     ),
     (
         "names/",
@@ -307,6 +318,9 @@ class GlobalReactorGuard:
         # theirs for as long as the guard compares against them.
         self._baseline_objects: list[object] = []
         self._stacks: dict[int, tuple[object, list[FrameSummary]]] = {}
+        # The callables of the delayed calls recorded (a cancelled call
+        # forgets its own).
+        self._callables: dict[int, object] = {}
         self._patches: list[tuple[object, str, object]] = []
         self._removed: list[GlobalActivity] = []
 
@@ -334,6 +348,7 @@ class GlobalReactorGuard:
         self._baseline = {id(thing) for thing in pending}
         self._baseline_objects = pending
         self._stacks = {}
+        self._callables = {}
         if reactor is not None:
             self._wrap(reactor, "callLater")
             if IReactorFDSet.providedBy(reactor):
@@ -359,11 +374,14 @@ class GlobalReactorGuard:
         original = getattr(target, name)
         previous = target.__dict__.get(name, _MISSING)
         stacks = self._stacks
+        callables = self._callables
 
         def recording(*args: Any, **kwargs: Any) -> Any:
             result = original(*args, **kwargs)
             key = result if name == "callLater" or name == "cooperate" else args[0]
             stacks[id(key)] = (key, _own_frames_dropped(traceback.extract_stack()))
+            if name == "callLater":
+                callables[id(key)] = args[1] if len(args) > 1 else kwargs.get("callable")
             return result
 
         setattr(target, name, recording)
@@ -382,6 +400,28 @@ class GlobalReactorGuard:
         # the same object.
         recorded = self._stacks.get(id(thing))
         return None if recorded is None else recorded[1]
+
+    def _cancelled_calls(self) -> list[tuple[object, list[FrameSummary]]]:
+        """
+        The delayed calls scheduled while active and cancelled before they
+        ran: work the code meant to do on the global reactor (a TLS
+        factory's write flush cancelled when its connection closed, a
+        C{TimeoutMixin} timer cancelled by C{setTimeout(None)}); while the
+        network was driven, it would not have run.
+        """
+        cooperator = self._cooperator
+        found = []
+        for thing, stack in self._stacks.values():
+            if (
+                isinstance(thing, DelayedCall)
+                and thing.cancelled
+                and not thing.called
+                and thing not in _HANDLED
+            ):
+                func = self._callables.get(id(thing))
+                if getattr(func, "__self__", None) is not cooperator:
+                    found.append((func, stack))
+        return found
 
     def _new(self) -> tuple[Any, list[Any], list[Any], list[Any], list[Any]]:
         """
@@ -429,6 +469,15 @@ class GlobalReactorGuard:
                     _describe_call(call, reactor),
                     stack,
                     _call_fix(call.func, stack or []),
+                )
+            )
+        for func, stack in self._cancelled_calls():
+            found.append(
+                _activity(
+                    "delayed call",
+                    f"{describe_callable(func)}, cancelled before it ran",
+                    stack,
+                    _call_fix(func, stack),
                 )
             )
         for cooperative in tasks:
@@ -504,9 +553,11 @@ class GlobalReactorGuard:
             return []
         activity = self.activity()
         reactor, calls, readers, writers, tasks = self._new()
+        handled = [call for call, _ in self._stacks.values() if isinstance(call, DelayedCall)]
         self._unwrap()
         for call in calls:
             call.cancel()
+        _HANDLED.update(handled)
         for selectable in readers:
             reactor.removeReader(selectable)
         for selectable in writers:
@@ -526,6 +577,7 @@ class GlobalReactorGuard:
         self._active = False
         self._removed = activity
         self._stacks = {}
+        self._callables = {}
         self._baseline_objects = []
         net = self._net
         if net is not None and net._state.guard is self:

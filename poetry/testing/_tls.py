@@ -29,6 +29,7 @@ L{ImportError} naming the extra to install.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from collections.abc import Callable
 from types import ModuleType
@@ -77,10 +78,9 @@ def _twisted_tls() -> ModuleType:
     @raise ImportError: with L{TLS_EXTRA}, if pyOpenSSL is missing.
     """
     try:
-        from twisted.protocols import tls
+        return importlib.import_module("twisted.protocols.tls")
     except ImportError as e:
         raise ImportError(TLS_EXTRA) from e
-    return tls
 
 
 def tls_factory(
