@@ -16,11 +16,7 @@ L{MemoryNetworkTestCase} guards each test against work scheduled on the
 global reactor (L{GlobalReactorGuard}).  A trace can be drawn as a sequence
 diagram (L{trace_diagram}), a scripted peer plays one exact exchange
 (L{ScriptedPeer}), and a seed sweep checks that "sometimes" points were
-reached (L{sweep}, L{sometimes}).  With the C{tls} extra (pyOpenSSL), the
-network is an L{IReactorSSL<twisted.internet.interfaces.IReactorSSL>} and its
-transports provide C{startTLS}, with Twisted's own TLS on the virtual clock
-(L{CertificateAuthority} makes the certificates, L{route_global_tls_clock}
-serves code that builds TLS without a clock).  See C{docs/testing.md}.
+reached (L{sweep}, L{sometimes}).  See C{docs/testing.md}.
 """
 
 from poetry.testing._certificates import CertificateAuthority
@@ -69,6 +65,7 @@ from poetry.testing._guard import (
     GlobalActivity,
     GlobalReactorGuard,
     route_global_cooperator,
+    route_global_tls_clock,
 )
 from poetry.testing._hosts import HostReactor
 from poetry.testing._network import MemoryNetwork
@@ -105,7 +102,6 @@ from poetry.testing._testcase import MemoryNetworkTestCase
 from poetry.testing._trace import TraceEvent
 from poetry.testing._ports import ListeningPort
 from poetry.testing._socket import RECEIVE_BUFFER, SEND_BUFFER
-from poetry.testing._tls import TLS_EXTRA, route_global_tls_clock
 from poetry.testing._transport import DEFAULT_HIGH_WATER, MemoryTransport
 
 __all__ = [
@@ -123,7 +119,6 @@ __all__ = [
     "SEND_BUFFER",
     "SEED_ENVIRONMENT_VARIABLE",
     "SERVER_TO_CLIENT",
-    "TLS_EXTRA",
     "WHOLE",
     "CertificateAuthority",
     "Chaos",

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from twisted.internet import task
 from twisted.internet.base import DelayedCall
 from twisted.internet.error import AlreadyCalled, AlreadyCancelled
-from twisted.internet.interfaces import IReactorFDSet
+from twisted.internet.interfaces import IReactorFDSet, IReactorTime
 
 import twisted
 from poetry.testing._errors import GlobalReactorUsed
@@ -49,6 +49,7 @@ __all__ = [
     "GlobalReactorGuard",
     "global_reactor_hint",
     "route_global_cooperator",
+    "route_global_tls_clock",
 ]
 
 _TWISTED_DIR = os.path.dirname(os.path.abspath(twisted.__file__)) + os.sep
@@ -381,7 +382,8 @@ class GlobalReactorGuard:
             key = result if name == "callLater" or name == "cooperate" else args[0]
             stacks[id(key)] = (key, _own_frames_dropped(traceback.extract_stack()))
             if name == "callLater":
-                callables[id(key)] = args[1] if len(args) > 1 else kwargs.get("callable")
+                func = args[1] if len(args) > 1 else kwargs.get("callable")
+                callables[id(key)] = func
             return result
 
         setattr(target, name, recording)
@@ -553,7 +555,9 @@ class GlobalReactorGuard:
             return []
         activity = self.activity()
         reactor, calls, readers, writers, tasks = self._new()
-        handled = [call for call, _ in self._stacks.values() if isinstance(call, DelayedCall)]
+        handled = [
+            call for call, _ in self._stacks.values() if isinstance(call, DelayedCall)
+        ]
         self._unwrap()
         for call in calls:
             call.cancel()
@@ -665,5 +669,46 @@ def route_global_cooperator(net: MemoryNetwork) -> Callable[[], None]:
 
     def restore() -> None:
         task._theCooperator = previous
+
+    return restore
+
+
+def route_global_tls_clock(net: IReactorTime) -> Callable[[], None]:
+    """
+    Make every L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
+    built without a C{clock} use C{net} as its clock, until the returned
+    function is called.
+
+    For code that offers no way to pass one: L{Agent<twisted.web.client.Agent>}
+    over C{https} (its endpoint factory calls C{wrapClientTLS} without a
+    clock), C{clientFromString(reactor, "tls:...")}, libraries built on them.
+    Such a factory otherwise takes the global reactor as its clock: the TLS
+    handshake completes, but the application's writes wait for a
+    C{callLater(0)} on the global reactor, which never runs while the network
+    is driven (the guard names it).  Use it for one test:
+    C{self.addCleanup(route_global_tls_clock(self.net))}.
+
+    It replaces C{twisted.protocols.tls._get_default_clock}, the function
+    Twisted keeps for this purpose ("so it can be monkey-patched in
+    tests").  Code that can be given a clock should be given one instead:
+    C{wrapClientTLS(creator, endpoint, clock=net)},
+    C{wrapServerTLS(creator, endpoint, clock=net)},
+    C{TLSMemoryBIOFactory(..., clock=net)}.
+
+    @return: a function that puts Twisted's default back.
+    @raise ImportError: if pyOpenSSL is missing (naming the C{tls} extra).
+    """
+    from poetry.testing._tls import _twisted_tls
+
+    tls = _twisted_tls()
+    previous = tls._get_default_clock
+
+    def network_clock() -> IReactorTime:
+        return net
+
+    tls._get_default_clock = network_clock
+
+    def restore() -> None:
+        tls._get_default_clock = previous
 
     return restore

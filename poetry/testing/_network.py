@@ -45,10 +45,10 @@ from poetry.testing._connect import Connector, TCPStack
 from poetry.testing._errors import Unclean
 from poetry.testing._faults import Address, FaultPlan, Faults, LinkControl
 from poetry.testing._names import HostMap, HostMapResolver
-from poetry.testing._tls import ReactorSSL, tls_available
 from poetry.testing._ports import ListeningPort, PortTable
 from poetry.testing._seed import resolve_seed
 from poetry.testing._socket import RECEIVE_BUFFER, SEND_BUFFER
+from poetry.testing._tls import ReactorSSL, tls_available
 from poetry.testing._trace import TraceEvent, events_of, format_events
 from poetry.testing._transport import MemoryTransport
 

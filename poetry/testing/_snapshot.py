@@ -210,16 +210,11 @@ class TraceSnapshot:
             streams[(transport.connection_id, transport.side)] = transport
         for client, server in net.open_connections():
             streams[(client.connection_id, "client")] = client
-            if server is None:
-                # Not accepted yet.
-                continue
             streams[(server.connection_id, "server")] = server
             for end, peer in ((client, server), (server, client)):
                 address = _address(peer.getPeer())
-                # An end already closed has no protocol any more.
-                protocol = getattr(end, "protocol", None)
-                if address is not None and protocol is not None:
-                    endpoints.setdefault(address, _class_name(protocol))
+                if address is not None and end.protocol is not None:
+                    endpoints.setdefault(address, _class_name(end.protocol))
         written = {key: transport.written() for key, transport in streams.items()}
         heads: dict[int, bytes] = {}
         for index, (writer, offset, size) in data_spans(events).items():

@@ -14,13 +14,10 @@ from zope.interface import alsoProvides
 
 from poetry.testing._diagram import failure_report
 from poetry.testing._errors import GlobalReactorUsed, HarnessError, Unclean
-from poetry.testing._guard import GlobalReactorGuard, global_reactor_hint
+from poetry.testing._guard import GlobalReactorGuard
 from poetry.testing._network import MemoryNetwork
 
 __all__ = ["MemoryNetworkTestCase"]
-
-# The first words of global_reactor_hint (a harness error may show it already).
-_GLOBAL_HINT_START = "Work waiting on the global reactor"
 
 
 class _SeededFailure(Failure):
@@ -75,11 +72,6 @@ class _SeedReportingResult:
         if not isinstance(failure, Failure) or not isinstance(net, MemoryNetwork):
             return failure
         lines = failure_report(net, self._test, _mentions_seed(failure))
-        guard = self._test._global_guard
-        hint = global_reactor_hint(net) if guard is not None and guard.active else None
-        if hint is not None and _GLOBAL_HINT_START not in str(failure.value):
-            # Whatever failed, it probably waited for this.
-            lines = f"{hint}\n{lines}" if lines else hint
         return _SeededFailure.wrap(failure, lines) if lines else failure
 
     def addFailure(self, test: Any, failure: Any) -> None:

@@ -18,9 +18,10 @@ BIOs) on top -- a binding of the layers, not a fake TLS.
     transport's buffer -- after any plaintext already buffered, as on the
     real reactor.  A plain connection never pays for any of it: its class has
     no TLS test in C{write};
-  - L{route_global_tls_clock}: for code that builds a
-    L{TLSMemoryBIOFactory} without a clock (C{Agent} over C{https},
-    C{clientFromString(reactor, "tls:...")}).
+  - for code that builds a L{TLSMemoryBIOFactory} without a clock
+    (C{Agent} over C{https}, C{clientFromString(reactor, "tls:...")}),
+    L{route_global_tls_clock<poetry.testing.route_global_tls_clock>} beside
+    the global-reactor guard.
 
 TLS needs pyOpenSSL, an optional extra (as Twisted's C{tls} extra): nothing
 here imports it until TLS is used, and then a missing pyOpenSSL is an
@@ -31,23 +32,21 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet.interfaces import IReactorTime, ISSLTransport
-from zope.interface import directlyProvides
+from twisted.internet.interfaces import IReactorTime, ISSLTransport, ITLSTransport
+from zope.interface import classImplements, directlyProvides
+
+from poetry.testing._transport import MemoryTransport
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IConnector, IListeningPort
     from twisted.internet.protocol import ClientFactory
 
-    from poetry.testing._transport import MemoryTransport
-
 __all__ = [
     "TLS_EXTRA",
     "ReactorSSL",
-    "route_global_tls_clock",
     "start_tls",
     "tls_available",
     "tls_factory",
@@ -69,6 +68,11 @@ def tls_available() -> bool:
     Whether pyOpenSSL can be imported (looked up, not imported).
     """
     return importlib.util.find_spec("OpenSSL") is not None
+
+
+if tls_available():
+    # As tcp.Connection: ITLSTransport where startTLS can work (pyOpenSSL).
+    classImplements(MemoryTransport, ITLSTransport)
 
 
 def _twisted_tls() -> ModuleType:
@@ -93,7 +97,9 @@ def tls_factory(
     @raise ImportError: if pyOpenSSL is missing (naming the extra).
     """
     tls = _twisted_tls()
-    return tls.TLSMemoryBIOFactory(contextFactory, isClient, wrappedFactory, clock=clock)
+    return tls.TLSMemoryBIOFactory(
+        contextFactory, isClient, wrappedFactory, clock=clock
+    )
 
 
 class ReactorSSL:
@@ -216,10 +222,7 @@ def start_tls(transport: MemoryTransport, contextFactory: object, normal: bool) 
     tls = _twisted_tls()
     from twisted.internet._newtls import _BypassTLS
 
-    if normal:
-        client = transport._tlsClientDefault
-    else:
-        client = not transport._tlsClientDefault
+    client = transport._tlsClientDefault if normal else not transport._tlsClientDefault
 
     producer, streaming = None, None
     if transport.producer is not None:
@@ -244,45 +247,3 @@ def start_tls(transport: MemoryTransport, contextFactory: object, normal: bool) 
 
     if producer:
         transport.registerProducer(producer, bool(streaming))
-
-
-# -- TLS factories made without a clock ----------------------------------------
-
-
-def route_global_tls_clock(net: IReactorTime) -> Callable[[], None]:
-    """
-    Make every L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
-    built without a C{clock} use C{net} as its clock, until the returned
-    function is called.
-
-    For code that offers no way to pass one: L{Agent<twisted.web.client.Agent>}
-    over C{https} (its endpoint factory calls C{wrapClientTLS} without a
-    clock), C{clientFromString(reactor, "tls:...")}, libraries built on them.
-    Such a factory otherwise takes the global reactor as its clock: the TLS
-    handshake completes, but the application's writes wait for a
-    C{callLater(0)} on the global reactor, which never runs while the network
-    is driven (the global-reactor guard names it).  Use it for one test:
-    C{self.addCleanup(route_global_tls_clock(self.net))}.
-
-    It replaces C{twisted.protocols.tls._get_default_clock}, the function
-    Twisted keeps for this purpose ("so it can be monkey-patched in
-    tests").  Code that can be given a clock should be given one instead:
-    C{wrapClientTLS(creator, endpoint, clock=net)},
-    C{wrapServerTLS(creator, endpoint, clock=net)},
-    C{TLSMemoryBIOFactory(..., clock=net)}.
-
-    @return: a function that puts Twisted's default back.
-    @raise ImportError: if pyOpenSSL is missing (naming the extra).
-    """
-    tls = _twisted_tls()
-    previous = tls._get_default_clock
-
-    def network_clock() -> IReactorTime:
-        return net
-
-    tls._get_default_clock = network_clock
-
-    def restore() -> None:
-        tls._get_default_clock = previous
-
-    return restore

@@ -54,14 +54,12 @@ from twisted.internet.interfaces import (
     IPushProducer,
     ISystemHandle,
     ITCPTransport,
-    ITLSTransport,
 )
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from zope.interface import classImplements, implementer
+from zope.interface import implementer
 
 from poetry.testing._socket import EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, Socket
-from poetry.testing._tls import tls_available
 
 if TYPE_CHECKING:
     from poetry.testing._clock import Scheduler
@@ -817,6 +815,40 @@ class MemoryTransport:
         """
         self.loseConnection()
 
+    # -- TLS (twisted.internet._newtls) ----------------------------------------
+
+    @property
+    def _tlsClientDefault(self) -> bool:
+        """
+        Whether C{startTLS(ctx)} makes this end the TLS client: the client
+        end (C{_newtls.ClientMixin} and C{ServerMixin}).
+        """
+        return self.side == "client"
+
+    def startTLS(self, ctx: object, normal: bool = True) -> None:
+        """
+        As C{ITLSTransport.startTLS} on the real reactor
+        (C{_newtls.ConnectionMixin.startTLS}): from now on, bytes written are
+        encrypted and bytes read decrypted by Twisted's TLS protocol, with
+        the network as its clock.  Plaintext already written is sent first,
+        then the handshake; writes made before the handshake completes are
+        sent once it has.  Then C{getHandle()} is the TLS connection
+        (C{OpenSSL.SSL.Connection}) and C{getPeerCertificate()} the peer's
+        certificate, and the transport provides C{ISSLTransport}, as on the
+        real reactor.  See L{poetry.testing._tls.start_tls}.
+
+        @param ctx: the TLS options (e.g.
+            L{CertificateOptions<twisted.internet.ssl.CertificateOptions>},
+            C{optionsForClientTLS(...)}).
+        @param normal: L{True}: the client end is the TLS client; L{False}:
+            the other way round.
+        @raise ImportError: if pyOpenSSL is missing (naming the extra to
+            install).
+        """
+        from poetry.testing._tls import start_tls
+
+        start_tls(self, ctx, normal)
+
     # -- addresses, options, logging -------------------------------------------
 
     def getPeer(self) -> Any:
@@ -841,44 +873,11 @@ class MemoryTransport:
             )
         return self._host
 
-    def getHandle(self) -> Any:
+    def getHandle(self) -> Socket:
         """
-        The kernel socket (the real reactor returns its C{socket.socket});
-        after C{startTLS}, the TLS connection (C{OpenSSL.SSL.Connection}), as
-        on the real reactor.
+        The kernel socket (the real reactor returns its C{socket.socket}).
         """
         return self.socket
-
-    # -- TLS (twisted.internet._newtls) ----------------------------------------
-
-    @property
-    def _tlsClientDefault(self) -> bool:
-        """
-        Whether C{startTLS(ctx)} makes this end the TLS client (the client
-        end; C{_newtls.ClientMixin}/C{ServerMixin}).
-        """
-        return self.side == "client"
-
-    def startTLS(self, ctx: object, normal: bool = True) -> None:
-        """
-        As C{ITLSTransport.startTLS} on the real reactor
-        (C{_newtls.ConnectionMixin.startTLS}): from now on, bytes written are
-        encrypted and bytes read decrypted by Twisted's TLS protocol, with
-        the network as its clock.  Plaintext already written is sent first,
-        then the handshake; writes made before the handshake completes are
-        sent once it has.  See L{poetry.testing._tls.start_tls}.
-
-        @param ctx: the TLS options (e.g.
-            L{CertificateOptions<twisted.internet.ssl.CertificateOptions>},
-            C{optionsForClientTLS(...)}).
-        @param normal: L{True}: the client end is the TLS client; L{False}:
-            the other way round.
-        @raise ImportError: if pyOpenSSL is missing (naming the extra to
-            install).
-        """
-        from poetry.testing._tls import start_tls
-
-        start_tls(self, ctx, normal)
 
     def getTcpNoDelay(self) -> bool:
         """
@@ -916,11 +915,6 @@ class MemoryTransport:
         if ILoggingContext.providedBy(protocol):
             return str(protocol.logPrefix())  # type: ignore[union-attr]
         return type(protocol).__name__
-
-
-if tls_available():
-    # As tcp.Connection: ITLSTransport where startTLS can work (pyOpenSSL).
-    classImplements(MemoryTransport, ITLSTransport)
 
 
 def _checksummed(data: bytes) -> str:

@@ -16,6 +16,7 @@ from twisted.internet.interfaces import (
     IListeningPort,
     ISSLTransport,
 )
+from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -71,7 +72,9 @@ def tlsReasons(reason: Failure) -> str | None:
     if isinstance(value, SSL.Error):
         errors = value.args[0] if value.args else []
         return "; ".join(
-            str(entry[2]) if isinstance(entry, tuple) and len(entry) == 3 else str(entry)
+            str(entry[2])
+            if isinstance(entry, tuple) and len(entry) == 3
+            else str(entry)
             for entry in errors
         )
     if type(value).__module__.startswith("service_identity"):
@@ -104,7 +107,7 @@ class TLSPeer(Peer):
         if self._handshake is not None:
             self._handshake(self)
 
-    def connectionLost(self, reason: Failure = Failure(Exception())) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         reasons = tlsReasons(reason)
         if reasons is not None:
             self.world.record(self.name, "tlsError", reasons)
@@ -201,9 +204,7 @@ def _build(w: World, side: str, cls: type[TLSPeer], hooks: dict[str, Any]) -> An
     return build
 
 
-def tlsServerFactory(
-    w: World, cls: type[TLSPeer] = TLSPeer, **hooks: Any
-) -> Any:
+def tlsServerFactory(w: World, cls: type[TLSPeer] = TLSPeer, **hooks: Any) -> Any:
     """
     A recording server factory building C{cls} peers (C{s1}, ...).
     """
