@@ -656,8 +656,64 @@ class TLSGuardTests(MemoryNetworkTestCase):
         self.assertIn(
             "delayed call: _AggregateSmallWrites._scheduledFlush, due in", text
         )
+        self.assertIn("in test_inner", text)
+        self.assertIn("through twisted/protocols/tls.py:", text)
         self.assertIn("route_global_tls_clock(self.net)", text)
         self.assertEqual(list(reactor.getDelayedCalls()), before)
+
+    def test_writesThatWorkByAccident(self) -> None:
+        """
+        A client wrapped with C{wrapClientTLS} without a clock writes and
+        closes at once: its write is flushed by the close, so the exchange
+        works, but only by accident (the flush was scheduled on the global
+        reactor, then cancelled by the close before it could run).  The
+        guard fails the test all the same, naming the call as cancelled
+        before it ran, and the fix.
+        """
+
+        class Inner(MemoryNetworkTestCase):
+            def test_inner(self) -> None:
+                server = Collector()
+                port = self.net.listenSSL(
+                    0,
+                    Factory.forProtocol(lambda: server),
+                    authority().server_options(),
+                    interface="127.0.0.1",
+                )
+                self.addCleanup(port.stopListening)
+                tcp = TCP4ClientEndpoint(self.net, "127.0.0.1", port_number(port))
+                tls = wrapClientTLS(authority().client_options("localhost"), tcp)
+
+                class WriteAndClose(Protocol):
+                    lost: Deferred[None] = Deferred()
+
+                    def connectionMade(self) -> None:
+                        assert self.transport is not None
+                        self.transport.write(b"by accident")
+                        self.transport.loseConnection()
+
+                    def connectionLost(self, reason: Failure = connectionDone) -> None:
+                        self.lost.callback(None)
+
+                client = WriteAndClose()
+                self.net.run_until(connectProtocol(tls, client))
+                received, _ = self.net.run_until(server.lost)
+                assert received == b"by accident", received
+                self.net.run_until(client.lost)
+
+        result = TestResult()
+        Inner("test_inner").run(result)
+        self.assertEqual(result.errors, [])
+        [(_, failure)] = result.failures
+        assert isinstance(failure, Failure)
+        text = failure.getErrorMessage()
+        self.assertIn("scheduled work on the global reactor", text)
+        self.assertIn(
+            "delayed call: _AggregateSmallWrites._scheduledFlush, cancelled before "
+            "it ran",
+            text,
+        )
+        self.assertIn("wrapClientTLS(..., clock=net)", text)
 
     def test_factoryWithoutClock(self) -> None:
         """
@@ -682,9 +738,11 @@ class TLSGuardTests(MemoryNetworkTestCase):
                 )
                 self.net.run()
                 client.transport.abortConnection()  # type: ignore[union-attr]
+                self.net.run_until(client.lost)
 
         result = TestResult()
         Inner("test_inner").run(result)
+        self.assertEqual(result.errors, [])
         [(_, failure)] = result.failures
         assert isinstance(failure, Failure)
         text = failure.getErrorMessage()
