@@ -739,6 +739,8 @@ class TLSGuardTests(MemoryNetworkTestCase):
                 self.net.run()
                 client.transport.abortConnection()  # type: ignore[union-attr]
                 self.net.run_until(client.lost)
+                # The server end too, before the guard cancels its flush.
+                self.net.run()
 
         result = TestResult()
         Inner("test_inner").run(result)
