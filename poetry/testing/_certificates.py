@@ -148,9 +148,9 @@ class CertificateAuthority:
         if not names:
             raise ValueError("issue() needs at least one host name or address")
         key = tuple(names)
-        issued = self._issued.get(key)
-        if issued is not None:
-            return issued
+        cached = self._issued.get(key)
+        if cached is not None:
+            return cached
         from cryptography import x509
         from cryptography.hazmat.primitives.asymmetric import ed25519
         from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -177,7 +177,7 @@ class CertificateAuthority:
             )
             .sign(self._key, None)
         )
-        issued = PrivateCertificate.loadPEM(
+        issued: PrivateCertificate = PrivateCertificate.loadPEM(
             _pem_certificate(certificate) + _pem_key(private)
         )
         self._issued[key] = issued
@@ -189,7 +189,9 @@ class CertificateAuthority:
         C{startTLS}): a certificate for C{names} (default C{"localhost"} and
         C{"127.0.0.1"}) issued by this authority.
         """
-        return self.issue(*(names or ("localhost", "127.0.0.1"))).options()
+        issued = self.issue(*(names or ("localhost", "127.0.0.1")))
+        options: CertificateOptions = issued.options()
+        return options
 
     def client_options(self, hostname: str = "localhost") -> Any:
         """

@@ -700,7 +700,7 @@ def route_global_tls_clock(net: IReactorTime) -> Callable[[], None]:
     """
     from poetry.testing._tls import _twisted_tls
 
-    tls = _twisted_tls()
+    tls: Any = _twisted_tls()
     previous = tls._get_default_clock
 
     def network_clock() -> IReactorTime:

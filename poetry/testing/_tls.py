@@ -162,10 +162,10 @@ class ReactorSSL:
 # -- startTLS ------------------------------------------------------------------
 
 # plain transport class -> its class once TLS is on
-_TLS_CLASSES: dict[type, type] = {}
+_TLS_CLASSES: dict[type[MemoryTransport], type[MemoryTransport]] = {}
 
 
-def _tls_class(plain: type) -> type:
+def _tls_class(plain: type[MemoryTransport]) -> type[MemoryTransport]:
     """
     The class of a C{plain} transport once TLS is on: Twisted's own
     C{_newtls.ConnectionMixin} in front of C{plain}, its C{TLS} flag true.
@@ -239,11 +239,12 @@ def start_tls(transport: MemoryTransport, contextFactory: object, normal: bool) 
     transport.getHandle = tlsProtocol.getHandle  # type: ignore[method-assign]
     transport.getPeerCertificate = tlsProtocol.getPeerCertificate  # type: ignore[attr-defined]
 
-    plain: type = getattr(transport, "_tls_plain", type(transport))
+    plain: type[MemoryTransport] = getattr(transport, "_tls_plain", type(transport))
     transport.__class__ = _tls_class(plain)
     directlyProvides(transport, ISSLTransport)
 
-    transport.protocol.makeConnection(_BypassTLS(plain, transport))
+    bypass: Any = _BypassTLS(plain, transport)
+    transport.protocol.makeConnection(bypass)
 
     if producer:
         transport.registerProducer(producer, bool(streaming))

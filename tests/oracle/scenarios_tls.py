@@ -438,7 +438,7 @@ async def startTLSKeepsTheStreamingProducer(w: World) -> None:
     producer = PushProducer(w)
 
     def made(p: Peer) -> None:
-        p.tcp.registerProducer(producer, True)
+        tlsTransport(p).registerProducer(producer, True)
         p.tcp.write(b"STARTTLS\n")
         tlsTransport(p).startTLS(authority().client_options("localhost"))
         w.note("registered", tlsTransport(p).producer is not None)

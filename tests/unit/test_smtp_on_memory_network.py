@@ -121,7 +121,7 @@ class MailServerFactory(smtp.SMTPFactory):
         protocol.ctx = self.contextFactory
         protocol.delivery = self.mailbox
         if self.clock is not None:
-            protocol.callLater = self.clock.callLater  # type: ignore[method-assign]
+            protocol.callLater = self.clock.callLater  # type: ignore[method-assign, assignment]
         self.mailbox.server = protocol
         return protocol
 

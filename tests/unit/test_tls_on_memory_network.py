@@ -92,6 +92,23 @@ def authority(name: str = "unit-test CA") -> CertificateAuthority:
     return found
 
 
+def _message(failure: object) -> str:
+    """
+    The message of a failure a L{TestResult} recorded.
+    """
+    assert isinstance(failure, Failure), failure
+    return failure.getErrorMessage()
+
+
+def client_factory(protocol: Protocol) -> ClientFactory[Any]:
+    """
+    A client factory whose one protocol is C{protocol}.
+    """
+    factory: ClientFactory[Any] = ClientFactory()
+    factory.buildProtocol = lambda addr: protocol  # type: ignore[method-assign]
+    return factory
+
+
 def port_number(port: IListeningPort) -> int:
     address = port.getHost()
     assert isinstance(address, IPv4Address)
@@ -533,7 +550,7 @@ class InterfaceTests(MemoryNetworkTestCase):
         )
         self.addCleanup(port.stopListening)
         client = Collector(b"from a host")
-        factory = ClientFactory.forProtocol(lambda: client)
+        factory = client_factory(client)
         client_host.connectSSL(
             "10.0.0.2",
             port_number(port),
@@ -562,13 +579,17 @@ class DeterminismTests(SynchronousTestCase):
         )
         clients = [Collector(b"x" * (1000 * n)) for n in range(1, 4)]
         for client in clients:
-            factory = ClientFactory.forProtocol(lambda client=client: client)
             net.connectSSL(
-                "localhost", port_number(port), factory, ca.client_options("localhost")
+                "localhost",
+                port_number(port),
+                client_factory(client),
+                ca.client_options("localhost"),
             )
         for client in clients:
             net.run_until(client.lost)
-        net.run_until(port.stopListening())
+        stopped = port.stopListening()
+        assert stopped is not None
+        net.run_until(stopped)
         net.assert_clean()
         return net.trace
 
@@ -705,8 +726,7 @@ class TLSGuardTests(MemoryNetworkTestCase):
         Inner("test_inner").run(result)
         self.assertEqual(result.errors, [])
         [(_, failure)] = result.failures
-        assert isinstance(failure, Failure)
-        text = failure.getErrorMessage()
+        text = _message(failure)
         self.assertIn("scheduled work on the global reactor", text)
         self.assertIn(
             "delayed call: _AggregateSmallWrites._scheduledFlush, cancelled before "
@@ -733,7 +753,7 @@ class TLSGuardTests(MemoryNetworkTestCase):
                 self.net.connectSSL(
                     "127.0.0.1",
                     port_number(port),
-                    ClientFactory.forProtocol(lambda: client),
+                    client_factory(client),
                     authority().client_options("localhost"),
                 )
                 self.net.run()
@@ -746,8 +766,7 @@ class TLSGuardTests(MemoryNetworkTestCase):
         Inner("test_inner").run(result)
         self.assertEqual(result.errors, [])
         [(_, failure)] = result.failures
-        assert isinstance(failure, Failure)
-        text = failure.getErrorMessage()
+        text = _message(failure)
         self.assertIn("scheduled work on the global reactor", text)
         self.assertIn("TLSMemoryBIOFactory(..., clock=net)", text)
 
@@ -860,6 +879,8 @@ print("plain TCP fine")
         self.assertIsInstance(transport.protocol, Protocol)
         self.assertNotIsInstance(transport.protocol, TLSMemoryBIOFactory.protocol)
         transport.loseConnection()
-        net.run_until(port.stopListening())
+        stopped = port.stopListening()
+        assert stopped is not None
+        net.run_until(stopped)
         net.run()
         net.assert_clean()
