@@ -405,25 +405,24 @@ class GlobalReactorGuard:
 
     def _cancelled_calls(self) -> list[tuple[object, list[FrameSummary]]]:
         """
-        The delayed calls scheduled while active and cancelled before they
-        ran: work the code meant to do on the global reactor (a TLS
+        The delayed calls that library code (Twisted's, or an installed
+        library's) scheduled while active and that were cancelled before
+        they ran: work the code meant to do on the global reactor -- a TLS
         factory's write flush cancelled when its connection closed, a
-        C{TimeoutMixin} timer cancelled by C{setTimeout(None)}); while the
-        network was driven, it would not have run.
+        C{TimeoutMixin} timer cancelled by C{setTimeout(None)} -- which would
+        not have run while the network was driven; the code only seemed to
+        work.  A call that the test's own code made and cancelled itself is
+        its own business (e.g. a test that opted out of the guard).
         """
-        cooperator = self._cooperator
-        found = []
-        for thing, stack in self._stacks.values():
-            if (
-                isinstance(thing, DelayedCall)
-                and thing.cancelled
-                and not thing.called
-                and thing not in _HANDLED
-            ):
-                func = self._callables.get(id(thing))
-                if getattr(func, "__self__", None) is not cooperator:
-                    found.append((func, stack))
-        return found
+        return [
+            (self._callables.get(id(thing)), stack)
+            for thing, stack in self._stacks.values()
+            if isinstance(thing, DelayedCall)
+            and thing.cancelled
+            and not thing.called
+            and thing not in _HANDLED
+            and not (stack and _is_user_frame(stack[-1]))
+        ]
 
     def _new(self) -> tuple[Any, list[Any], list[Any], list[Any], list[Any]]:
         """
