@@ -48,7 +48,7 @@ from poetry.testing._names import HostMap, HostMapResolver
 from poetry.testing._ports import ListeningPort, PortTable
 from poetry.testing._seed import resolve_seed
 from poetry.testing._socket import RECEIVE_BUFFER, SEND_BUFFER
-from poetry.testing._tls import ReactorSSL, tls_available
+from poetry.testing._tls import tls_available
 from poetry.testing._trace import TraceEvent, events_of, format_events
 from poetry.testing._transport import MemoryTransport
 
@@ -84,7 +84,7 @@ def _store(settings: dict[Any, Any], key: object, value: object) -> None:
     IReactorCore,
     IReactorFromThreads,
 )
-class MemoryNetwork(ReactorSSL, ReactorCore):
+class MemoryNetwork(ReactorCore):
     """
     An in-memory TCP world on a virtual clock: a reactor for code under
     test.
@@ -305,6 +305,59 @@ class MemoryNetwork(ReactorSSL, ReactorCore):
         )
         connector.connect()
         return connector
+
+    # IReactorSSL (with pyOpenSSL: declared below)
+
+    def listenSSL(
+        self,
+        port: int,
+        factory: IProtocolFactory,
+        contextFactory: object,
+        backlog: int = 50,
+        interface: str = "",
+    ) -> IListeningPort:
+        """
+        Listen on C{port} with TLS, as the real reactor does it: C{listenTCP}
+        with Twisted's L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
+        wrapping C{factory}, the network as its clock (the protocols'
+        transport is the TLS protocol).
+
+        @param contextFactory: the server's TLS options, e.g.
+            L{CertificateOptions<twisted.internet.ssl.CertificateOptions>}
+            (an C{IOpenSSLServerConnectionCreator}, or the older
+            C{IOpenSSLContextFactory} Twisted still accepts).
+        @raise ImportError: if pyOpenSSL is missing (naming the C{tls}
+            extra).
+        """
+        from poetry.testing._tls import listen_ssl
+
+        return listen_ssl(self, port, factory, contextFactory, backlog, interface)
+
+    def connectSSL(
+        self,
+        host: str,
+        port: int,
+        factory: ClientFactory[Any],
+        contextFactory: object,
+        timeout: float = 30,
+        bindAddress: tuple[str, int] | None = None,
+    ) -> IConnector:
+        """
+        Connect to C{host}:C{port} with TLS, as the real reactor does it:
+        C{connectTCP} with Twisted's
+        L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
+        wrapping C{factory}, the network as its clock.
+
+        @param contextFactory: the client's TLS options, e.g.
+            C{optionsForClientTLS(hostname, trustRoot=...)}.
+        @raise ImportError: if pyOpenSSL is missing (naming the C{tls}
+            extra).
+        """
+        from poetry.testing._tls import connect_ssl
+
+        return connect_ssl(
+            self, host, port, factory, contextFactory, timeout, bindAddress
+        )
 
     # Link conditions and faults
 

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 __all__ = [
     "TLS_EXTRA",
     "ReactorSSL",
+    "connect_ssl",
+    "listen_ssl",
     "start_tls",
     "tls_available",
     "tls_factory",
@@ -102,12 +104,57 @@ def tls_factory(
     )
 
 
+def listen_ssl(
+    reactor: Any,
+    port: int,
+    factory: Any,
+    contextFactory: object,
+    backlog: int,
+    interface: str,
+) -> IListeningPort:
+    """
+    C{reactor.listenSSL}, as the real reactor's C{PosixReactorBase.listenSSL}:
+    C{listenTCP} with a server
+    L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
+    wrapping C{factory} -- with C{reactor} as its clock.
+
+    @raise ImportError: if pyOpenSSL is missing (naming the extra).
+    """
+    tlsFactory = tls_factory(contextFactory, False, factory, reactor)
+    listening: Any = reactor.listenTCP(port, tlsFactory, backlog, interface)
+    listening._type = "TLS"
+    return listening  # type: ignore[no-any-return]  # listenTCP's result
+
+
+def connect_ssl(
+    reactor: Any,
+    host: str,
+    port: int,
+    factory: Any,
+    contextFactory: object,
+    timeout: float,
+    bindAddress: tuple[str, int] | None,
+) -> IConnector:
+    """
+    C{reactor.connectSSL}, as the real reactor's
+    C{PosixReactorBase.connectSSL}: C{connectTCP} with a client
+    L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
+    wrapping C{factory} -- with C{reactor} as its clock.
+
+    @raise ImportError: if pyOpenSSL is missing (naming the extra).
+    """
+    tlsFactory = tls_factory(contextFactory, True, factory, reactor)
+    connector: IConnector = reactor.connectTCP(
+        host, port, tlsFactory, timeout, bindAddress
+    )
+    return connector
+
+
 class ReactorSSL:
     """
     L{IReactorSSL<twisted.internet.interfaces.IReactorSSL>} over a
-    reactor's own C{listenTCP} and C{connectTCP}, exactly as the real
-    reactor's C{PosixReactorBase.listenSSL}/C{connectSSL} do it, with the
-    reactor itself as the TLS factory's clock.
+    reactor's own C{listenTCP} and C{connectTCP} (L{listen_ssl},
+    L{connect_ssl}), for a reactor class to inherit.
     """
 
     def listenSSL(
@@ -119,20 +166,9 @@ class ReactorSSL:
         interface: str = "",
     ) -> IListeningPort:
         """
-        Listen on C{port} with TLS: C{listenTCP} with a server
-        L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
-        wrapping C{factory} (its protocols' transport is the TLS protocol).
-
-        @param contextFactory: the server's TLS options, e.g.
-            L{CertificateOptions<twisted.internet.ssl.CertificateOptions>}
-            (an C{IOpenSSLServerConnectionCreator} or, as Twisted still
-            accepts, an C{IOpenSSLContextFactory}).
-        @raise ImportError: if pyOpenSSL is missing (naming the extra).
+        Listen on C{port} with TLS on top (see L{listen_ssl}).
         """
-        tlsFactory = tls_factory(contextFactory, False, factory, self._tls_clock())
-        listening: Any = self.listenTCP(port, tlsFactory, backlog, interface)  # type: ignore[attr-defined]  # the reactor this is mixed into
-        listening._type = "TLS"
-        return listening  # type: ignore[no-any-return]  # listenTCP's result
+        return listen_ssl(self, port, factory, contextFactory, backlog, interface)
 
     def connectSSL(
         self,
@@ -144,19 +180,11 @@ class ReactorSSL:
         bindAddress: tuple[str, int] | None = None,
     ) -> IConnector:
         """
-        Connect to C{host}:C{port} with TLS: C{connectTCP} with a client
-        L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
-        wrapping C{factory}.
-
-        @param contextFactory: the client's TLS options, e.g.
-            C{optionsForClientTLS(hostname, trustRoot=...)}.
-        @raise ImportError: if pyOpenSSL is missing (naming the extra).
+        Connect to C{host}:C{port} with TLS on top (see L{connect_ssl}).
         """
-        tlsFactory = tls_factory(contextFactory, True, factory, self._tls_clock())
-        return self.connectTCP(host, port, tlsFactory, timeout, bindAddress)  # type: ignore[attr-defined, no-any-return]  # the reactor this is mixed into
-
-    def _tls_clock(self) -> IReactorTime:
-        return self  # type: ignore[return-value]  # mixed into a reactor
+        return connect_ssl(
+            self, host, port, factory, contextFactory, timeout, bindAddress
+        )
 
 
 # -- startTLS ------------------------------------------------------------------
