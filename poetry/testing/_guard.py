@@ -650,28 +650,6 @@ def global_reactor_hint(net: Scheduler) -> str | None:
     )
 
 
-def route_global_cooperator(net: MemoryNetwork) -> Callable[[], None]:
-    """
-    Make the module-level C{twisted.internet.task.cooperate} and
-    C{coiterate} use a cooperator of C{net} (L{MemoryNetwork.cooperator})
-    until the returned function is called.
-
-    For code that offers no cooperator parameter: C{twisted.web}'s
-    C{HTTPChannel} drives every pull producer (C{static.File}'s among them)
-    with the module-level C{cooperate}.  Use it for one test:
-    C{self.addCleanup(route_global_cooperator(self.net))}.
-
-    @return: a function that puts the global cooperator back.
-    """
-    previous = task._theCooperator
-    task._theCooperator = net.cooperator()
-
-    def restore() -> None:
-        task._theCooperator = previous
-
-    return restore
-
-
 def route_global_tls_clock(net: IReactorTime) -> Callable[[], None]:
     """
     Make every L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
@@ -709,5 +687,27 @@ def route_global_tls_clock(net: IReactorTime) -> Callable[[], None]:
 
     def restore() -> None:
         tls._get_default_clock = previous
+
+    return restore
+
+
+def route_global_cooperator(net: MemoryNetwork) -> Callable[[], None]:
+    """
+    Make the module-level C{twisted.internet.task.cooperate} and
+    C{coiterate} use a cooperator of C{net} (L{MemoryNetwork.cooperator})
+    until the returned function is called.
+
+    For code that offers no cooperator parameter: C{twisted.web}'s
+    C{HTTPChannel} drives every pull producer (C{static.File}'s among them)
+    with the module-level C{cooperate}.  Use it for one test:
+    C{self.addCleanup(route_global_cooperator(self.net))}.
+
+    @return: a function that puts the global cooperator back.
+    """
+    previous = task._theCooperator
+    task._theCooperator = net.cooperator()
+
+    def restore() -> None:
+        task._theCooperator = previous
 
     return restore
