@@ -3,11 +3,13 @@ TLS on a L{MemoryNetwork}: the same transports, sockets and links, with
 Twisted's own TLS protocol (C{twisted.protocols.tls}, pyOpenSSL over memory
 BIOs) on top -- a binding of the layers, not a fake TLS.
 
-  - L{ReactorSSL}: C{listenSSL} and C{connectSSL} as the real reactor's
-    C{PosixReactorBase} makes them, a L{TLSMemoryBIOFactory} wrapping the
-    application's factory over C{listenTCP}/C{connectTCP} -- with the
-    network as the factory's C{clock}, so that its write aggregation runs on
-    the virtual clock and nothing lands on the global reactor;
+  - L{listen_ssl} and L{connect_ssl} (the network's C{listenSSL} and
+    C{connectSSL}, and a host reactor's through L{ReactorSSL}): as the real
+    reactor's C{PosixReactorBase} makes them, a C{TLSMemoryBIOFactory}
+    wrapping the application's factory over C{listenTCP}/C{connectTCP} --
+    with the network as the factory's C{clock}, so that its write
+    aggregation runs on the virtual clock and nothing lands on the global
+    reactor;
   - L{start_tls}: C{ITLSTransport.startTLS} of a L{MemoryTransport},
     mirroring C{twisted.internet._newtls.startTLS} step for step (again with
     the network as the clock).  Once TLS is on, the transport's class is
@@ -18,14 +20,14 @@ BIOs) on top -- a binding of the layers, not a fake TLS.
     transport's buffer -- after any plaintext already buffered, as on the
     real reactor.  A plain connection never pays for any of it: its class has
     no TLS test in C{write};
-  - for code that builds a L{TLSMemoryBIOFactory} without a clock
+  - for code that builds a C{TLSMemoryBIOFactory} without a clock
     (C{Agent} over C{https}, C{clientFromString(reactor, "tls:...")}),
     L{route_global_tls_clock<poetry.testing.route_global_tls_clock>} beside
     the global-reactor guard.
 
 TLS needs pyOpenSSL, an optional extra (as Twisted's C{tls} extra): nothing
 here imports it until TLS is used, and then a missing pyOpenSSL is an
-L{ImportError} naming the extra to install.
+C{ImportError} naming the extra to install.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ TLS_EXTRA = (
     "idna, as Twisted's 'twisted[tls]' does)"
 )
 """
-The message of the L{ImportError} raised when TLS is used without pyOpenSSL.
+The message of the C{ImportError} raised when TLS is used without pyOpenSSL.
 """
 
 
