@@ -29,10 +29,12 @@ from twisted.internet.endpoints import (
     SSL4ClientEndpoint,
     SSL4ServerEndpoint,
     TCP4ClientEndpoint,
+    TCP4ServerEndpoint,
     clientFromString,
     connectProtocol,
     serverFromString,
     wrapClientTLS,
+    wrapServerTLS,
 )
 from twisted.internet.interfaces import (
     IListeningPort,
@@ -47,6 +49,7 @@ from twisted.internet.protocol import (
     ServerFactory,
     connectionDone,
 )
+from twisted.internet.ssl import CertificateOptions, optionsForClientTLS
 from twisted.protocols import amp
 from twisted.protocols.basic import LineReceiver
 from twisted.protocols.tls import TLSMemoryBIOFactory
@@ -299,6 +302,75 @@ class _TLSScenarios(_TestCaseBase):
         self.net.run_until(connectProtocol(tls, client))
         received, _ = self.net.run_until(client.lost)
         self.assertEqual(received, b"from a string")
+
+    def test_wrapServerTLS(self) -> None:
+        """
+        C{wrapServerTLS(..., clock=net)} over a L{TCP4ServerEndpoint}
+        serves an C{SSL4ClientEndpoint}; a client certificate the server
+        requires (issued by the same authority) is checked, and the server
+        sees it.
+        """
+        ca = authority()
+        server_options = CertificateOptions(
+            privateKey=ca.issue("localhost").privateKey.original,
+            certificate=ca.issue("localhost").original,
+            verify=True,
+            caCerts=[ca.certificate.original],
+            requireCertificate=True,
+        )
+        peers: list[str] = []
+
+        class Checking(Echo):
+            def connectionMade(self) -> None:
+                self.checked = False
+
+            def dataReceived(self, data: bytes) -> None:
+                if not self.checked:
+                    self.checked = True
+                    transport: Any = self.transport
+                    x509 = transport.getPeerCertificate().to_cryptography()
+                    peers.append(x509.subject.rfc4514_string())
+                super().dataReceived(data)
+
+        endpoint = wrapServerTLS(
+            server_options,
+            TCP4ServerEndpoint(self.net, 0, interface="127.0.0.1"),
+            clock=self.net,
+        )
+        port = self.net.run_until(endpoint.listen(Factory.forProtocol(Checking)))
+        self.addCleanup(port.stopListening)
+        client_options = optionsForClientTLS(
+            "localhost",
+            trustRoot=ca.certificate,
+            clientCertificate=ca.issue("a client"),
+        )
+        client = Collector(b"with a certificate")
+        self.net.run_until(
+            connectProtocol(
+                SSL4ClientEndpoint(
+                    self.net, "localhost", port_number(port), client_options
+                ),
+                client,
+            )
+        )
+        received, _ = self.net.run_until(client.lost)
+        self.assertEqual(received, b"with a certificate")
+        self.assertEqual(peers, ["CN=a client"])
+        anonymous = Collector(b"without one")
+        self.net.run_until(
+            connectProtocol(
+                SSL4ClientEndpoint(
+                    self.net,
+                    "localhost",
+                    port_number(port),
+                    ca.client_options("localhost"),
+                ),
+                anonymous,
+            )
+        )
+        received, reason = self.net.run_until(anonymous.lost)
+        self.assertEqual(received, b"")
+        self.assertTrue(any("certificate" in text for text in openssl_reasons(reason)))
 
     def test_clientFromString(self) -> None:
         """
