@@ -23,6 +23,7 @@ Hypothesis, L{poetry.testing.strategies} draws conditions, faults and whole
 L{NetworkConfiguration}s.  See C{docs/testing.md}.
 """
 
+from poetry.testing._certificates import CertificateAuthority
 from poetry.testing._chaos import CHAOS_KINDS, Chaos
 from poetry.testing._conditions import (
     CLIENT_TO_SERVER,
@@ -68,6 +69,7 @@ from poetry.testing._guard import (
     GlobalActivity,
     GlobalReactorGuard,
     route_global_cooperator,
+    route_global_tls_clock,
 )
 from poetry.testing._hosts import HostReactor
 from poetry.testing._network import MemoryNetwork
@@ -135,6 +137,7 @@ __all__ = [
     "SERVER_TO_CLIENT",
     "WHOLE",
     "Abort",
+    "CertificateAuthority",
     "Chaos",
     "ChunkingPolicy",
     "Coalesce",
@@ -197,6 +200,7 @@ __all__ = [
     "recording_points",
     "reproduction_line",
     "route_global_cooperator",
+    "route_global_tls_clock",
     "save_trace",
     "sometimes",
     "sweep",

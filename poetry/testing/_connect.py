@@ -25,8 +25,7 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Protocol
 
 from twisted.internet import tcp
-from twisted.internet.abstract import isIPAddress, isIPv6Address
-from twisted.internet.address import IPv4Address
+from twisted.internet.abstract import isIPv6Address
 from twisted.internet.error import (
     ConnectBindError,
     ConnectError,

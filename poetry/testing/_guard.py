@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+import weakref
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -31,8 +32,9 @@ from traceback import FrameSummary
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet import task
+from twisted.internet.base import DelayedCall
 from twisted.internet.error import AlreadyCalled, AlreadyCancelled
-from twisted.internet.interfaces import IReactorFDSet
+from twisted.internet.interfaces import IReactorFDSet, IReactorTime
 
 import twisted
 from poetry.testing._clock import Scheduler
@@ -47,6 +49,7 @@ __all__ = [
     "GlobalReactorGuard",
     "global_reactor_hint",
     "route_global_cooperator",
+    "route_global_tls_clock",
 ]
 
 _TWISTED_DIR = os.path.dirname(os.path.abspath(twisted.__file__)) + os.sep
@@ -55,6 +58,10 @@ _HARNESS_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _THIS_FILE = os.path.abspath(__file__)
 
 _MISSING = object()
+
+# Delayed calls a guard has reported or cancelled: a guard around it (a test
+# running a test) does not report them again as cancelled before they ran.
+_HANDLED: weakref.WeakSet[DelayedCall] = weakref.WeakSet()
 
 #: The fix for everything, named in every report.
 GENERAL_FIX = (
@@ -68,8 +75,9 @@ _COOPERATOR_FIX = (
     "give the code the network's cooperator: cooperator=net.cooperator() "
     "(e.g. FileBodyProducer(body, cooperator=net.cooperator())); for code that "
     "takes none and calls the module-level task.cooperate (static.File and "
-    "other pull producers served through twisted.web's HTTPChannel), route it "
-    "for the test: self.addCleanup(route_global_cooperator(self.net))"
+    "other pull producers served through twisted.web's HTTPChannel, any pull "
+    "producer registered on a TLS transport), route it for the test: "
+    "self.addCleanup(route_global_cooperator(self.net))"
 )
 
 # (path fragment inside Twisted, or None; function name, or None) -> fix,
@@ -98,7 +106,11 @@ _FRAME_FIXES: list[tuple[str | None, str | None, str]] = [
     (
         "protocols/tls.py",
         None,
-        "give TLS the network's clock: TLSMemoryBIOFactory(..., clock=net)",
+        "give TLS the network's clock: TLSMemoryBIOFactory(..., clock=net), "
+        "wrapClientTLS(..., clock=net), wrapServerTLS(..., clock=net); for code "
+        "that builds it without one (Agent over https, clientFromString(reactor, "
+        '"tls:..."), a library on them), route it for the test: '
+        "self.addCleanup(route_global_tls_clock(self.net))",
     ),
     (
         "names/",
@@ -307,6 +319,9 @@ class GlobalReactorGuard:
         # theirs for as long as the guard compares against them.
         self._baseline_objects: list[object] = []
         self._stacks: dict[int, tuple[object, list[FrameSummary]]] = {}
+        # The callables of the delayed calls recorded (a cancelled call
+        # forgets its own).
+        self._callables: dict[int, object] = {}
         self._patches: list[tuple[object, str, object]] = []
         self._removed: list[GlobalActivity] = []
 
@@ -334,6 +349,7 @@ class GlobalReactorGuard:
         self._baseline = {id(thing) for thing in pending}
         self._baseline_objects = pending
         self._stacks = {}
+        self._callables = {}
         if reactor is not None:
             self._wrap(reactor, "callLater")
             if IReactorFDSet.providedBy(reactor):
@@ -359,11 +375,15 @@ class GlobalReactorGuard:
         original = getattr(target, name)
         previous = target.__dict__.get(name, _MISSING)
         stacks = self._stacks
+        callables = self._callables
 
         def recording(*args: Any, **kwargs: Any) -> Any:
             result = original(*args, **kwargs)
             key = result if name == "callLater" or name == "cooperate" else args[0]
             stacks[id(key)] = (key, _own_frames_dropped(traceback.extract_stack()))
+            if name == "callLater":
+                func = args[1] if len(args) > 1 else kwargs.get("callable")
+                callables[id(key)] = func
             return result
 
         setattr(target, name, recording)
@@ -382,6 +402,27 @@ class GlobalReactorGuard:
         # the same object.
         recorded = self._stacks.get(id(thing))
         return None if recorded is None else recorded[1]
+
+    def _cancelled_calls(self) -> list[tuple[object, list[FrameSummary]]]:
+        """
+        The delayed calls that library code (Twisted's, or an installed
+        library's) scheduled while active and that were cancelled before
+        they ran: work the code meant to do on the global reactor -- a TLS
+        factory's write flush cancelled when its connection closed, a
+        C{TimeoutMixin} timer cancelled by C{setTimeout(None)} -- which would
+        not have run while the network was driven; the code only seemed to
+        work.  A call that the test's own code made and cancelled itself is
+        its own business (e.g. a test that opted out of the guard).
+        """
+        return [
+            (self._callables.get(id(thing)), stack)
+            for thing, stack in self._stacks.values()
+            if isinstance(thing, DelayedCall)
+            and thing.cancelled
+            and not thing.called
+            and thing not in _HANDLED
+            and not (stack and _is_user_frame(stack[-1]))
+        ]
 
     def _new(self) -> tuple[Any, list[Any], list[Any], list[Any], list[Any]]:
         """
@@ -429,6 +470,15 @@ class GlobalReactorGuard:
                     _describe_call(call, reactor),
                     stack,
                     _call_fix(call.func, stack or []),
+                )
+            )
+        for func, stack in self._cancelled_calls():
+            found.append(
+                _activity(
+                    "delayed call",
+                    f"{describe_callable(func)}, cancelled before it ran",
+                    stack,
+                    _call_fix(func, stack),
                 )
             )
         for cooperative in tasks:
@@ -504,9 +554,13 @@ class GlobalReactorGuard:
             return []
         activity = self.activity()
         reactor, calls, readers, writers, tasks = self._new()
+        handled = [
+            call for call, _ in self._stacks.values() if isinstance(call, DelayedCall)
+        ]
         self._unwrap()
         for call in calls:
             call.cancel()
+        _HANDLED.update(handled)
         for selectable in readers:
             reactor.removeReader(selectable)
         for selectable in writers:
@@ -526,6 +580,7 @@ class GlobalReactorGuard:
         self._active = False
         self._removed = activity
         self._stacks = {}
+        self._callables = {}
         self._baseline_objects = []
         net = self._net
         if net is not None and net._state.guard is self:
@@ -593,6 +648,47 @@ def global_reactor_hint(net: Scheduler) -> str | None:
         "while the MemoryNetwork is driven -- probably what this is waiting "
         "for:\n" + describe_activity(activity) + "\n" + GENERAL_FIX
     )
+
+
+def route_global_tls_clock(net: IReactorTime) -> Callable[[], None]:
+    """
+    Make every L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
+    built without a C{clock} use C{net} as its clock, until the returned
+    function is called.
+
+    For code that offers no way to pass one: L{Agent<twisted.web.client.Agent>}
+    over C{https} (its endpoint factory calls C{wrapClientTLS} without a
+    clock), C{clientFromString(reactor, "tls:...")}, libraries built on them.
+    Such a factory otherwise takes the global reactor as its clock: the TLS
+    handshake completes, but the application's writes wait for a
+    C{callLater(0)} on the global reactor, which never runs while the network
+    is driven (the guard names it).  Use it for one test:
+    C{self.addCleanup(route_global_tls_clock(self.net))}.
+
+    It replaces C{twisted.protocols.tls._get_default_clock}, the function
+    Twisted keeps for this purpose ("so it can be monkey-patched in
+    tests").  Code that can be given a clock should be given one instead:
+    C{wrapClientTLS(creator, endpoint, clock=net)},
+    C{wrapServerTLS(creator, endpoint, clock=net)},
+    C{TLSMemoryBIOFactory(..., clock=net)}.
+
+    @return: a function that puts Twisted's default back.
+    @raise ImportError: if pyOpenSSL is missing (naming the C{tls} extra).
+    """
+    from poetry.testing._tls import _twisted_tls
+
+    tls: Any = _twisted_tls()
+    previous = tls._get_default_clock
+
+    def network_clock() -> IReactorTime:
+        return net
+
+    tls._get_default_clock = network_clock
+
+    def restore() -> None:
+        tls._get_default_clock = previous
+
+    return restore
 
 
 def route_global_cooperator(net: MemoryNetwork) -> Callable[[], None]:

@@ -15,11 +15,14 @@ from twisted.internet.interfaces import (
     IListeningPort,
     IProtocolFactory,
     IReactorPluggableNameResolver,
+    IReactorSSL,
     IReactorTCP,
     IReactorTime,
 )
 from twisted.internet.protocol import ClientFactory
-from zope.interface import implementer
+from zope.interface import classImplements, implementer
+
+from poetry.testing._tls import ReactorSSL, tls_available
 
 
 class _Network(Protocol):
@@ -61,7 +64,7 @@ __all__ = ["HostReactor"]
 
 
 @implementer(IReactorTCP, IReactorTime, IReactorPluggableNameResolver)
-class HostReactor:
+class HostReactor(ReactorSSL):
     """
     The reactor of code that runs on one host of a L{MemoryNetwork}
     (L{MemoryNetwork.host}).
@@ -70,7 +73,8 @@ class HostReactor:
     C{bindAddress} is given), so the connection's hosts are this host and
     the destination -- what link conditions between hosts and partitions
     look at.  C{listenTCP} listens on this host's address when the interface
-    is C{""}.  Time, names and everything else are the network's.
+    is C{""}.  C{connectSSL} and C{listenSSL} (with pyOpenSSL) do the same
+    with TLS on top.  Time, names and everything else are the network's.
 
     @ivar network: the network.
     @ivar address: this host's IPv4 address.
@@ -162,3 +166,7 @@ class HostReactor:
         The network's seeded generator.
         """
         return self.network.random
+
+
+if tls_available():
+    classImplements(HostReactor, IReactorSSL)

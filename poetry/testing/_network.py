@@ -33,13 +33,14 @@ from twisted.internet.interfaces import (
     IReactorCore,
     IReactorFromThreads,
     IReactorPluggableNameResolver,
+    IReactorSSL,
     IReactorTCP,
     IReactorTime,
     IReactorUNIX,
 )
 from twisted.internet.protocol import ClientFactory
 from twisted.internet.task import Cooperator
-from zope.interface import implementer
+from zope.interface import classImplements, implementer
 
 from poetry.testing._conditions import PLAIN, LinkConditions, directions_of
 from poetry.testing._connect import Connector, TCPStack
@@ -50,6 +51,7 @@ from poetry.testing._names import HostMap, HostMapResolver
 from poetry.testing._ports import ListeningPort, PortTable
 from poetry.testing._seed import resolve_seed
 from poetry.testing._socket import RECEIVE_BUFFER, SEND_BUFFER
+from poetry.testing._tls import tls_available
 from poetry.testing._trace import TraceEvent, events_of, format_events
 from poetry.testing._transport import MemoryTransport
 
@@ -107,6 +109,13 @@ class MemoryNetwork(ReactorCore):
     What protocols see is what the real reactor shows them, as established
     by the differential oracle (C{tests/oracle}); C{docs/testing.md} lists
     the differences that remain.
+
+    With pyOpenSSL installed (the C{tls} extra), it is also an
+    L{IReactorSSL<twisted.internet.interfaces.IReactorSSL>}: C{listenSSL},
+    C{connectSSL}, C{SSL4ServerEndpoint}, C{SSL4ClientEndpoint},
+    C{serverFromString(net, "ssl:...")} -- Twisted's own TLS over the
+    network's connections, on its clock -- and its transports provide
+    C{ITLSTransport.startTLS} (see L{poetry.testing._tls}).
 
     @param seed: the seed of L{random}; L{None} reads C{POETRY_TEST_SEED}
         from the environment, or picks one at random.  Every error the
@@ -375,6 +384,59 @@ class MemoryNetwork(ReactorCore):
         connector.connect()
         return connector
 
+    # IReactorSSL (with pyOpenSSL: declared below)
+
+    def listenSSL(
+        self,
+        port: int,
+        factory: IProtocolFactory,
+        contextFactory: object,
+        backlog: int = 50,
+        interface: str = "",
+    ) -> IListeningPort:
+        """
+        Listen on C{port} with TLS, as the real reactor does it: C{listenTCP}
+        with Twisted's L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
+        wrapping C{factory}, the network as its clock (the protocols'
+        transport is the TLS protocol).
+
+        @param contextFactory: the server's TLS options, e.g.
+            L{CertificateOptions<twisted.internet.ssl.CertificateOptions>}
+            (an C{IOpenSSLServerConnectionCreator}, or the older
+            C{IOpenSSLContextFactory} Twisted still accepts).
+        @raise ImportError: if pyOpenSSL is missing (naming the C{tls}
+            extra).
+        """
+        from poetry.testing._tls import listen_ssl
+
+        return listen_ssl(self, port, factory, contextFactory, backlog, interface)
+
+    def connectSSL(
+        self,
+        host: str,
+        port: int,
+        factory: ClientFactory[Any],
+        contextFactory: object,
+        timeout: float = 30,
+        bindAddress: tuple[str, int] | None = None,
+    ) -> IConnector:
+        """
+        Connect to C{host}:C{port} with TLS, as the real reactor does it:
+        C{connectTCP} with Twisted's
+        L{TLSMemoryBIOFactory<twisted.protocols.tls.TLSMemoryBIOFactory>}
+        wrapping C{factory}, the network as its clock.
+
+        @param contextFactory: the client's TLS options, e.g.
+            C{optionsForClientTLS(hostname, trustRoot=...)}.
+        @raise ImportError: if pyOpenSSL is missing (naming the C{tls}
+            extra).
+        """
+        from poetry.testing._tls import connect_ssl
+
+        return connect_ssl(
+            self, host, port, factory, contextFactory, timeout, bindAddress
+        )
+
     # Link conditions and faults
 
     def _link_control(self) -> LinkControl:
@@ -605,3 +667,8 @@ class MemoryNetwork(ReactorCore):
                 self.seed,
                 self.test_id,
             )
+
+
+if tls_available():
+    # As the real reactor (posixbase): IReactorSSL where TLS can work.
+    classImplements(MemoryNetwork, IReactorSSL)

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import errno
 import socket as _stdlib_socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -101,6 +101,10 @@ _FAILURES = {
     ConnectionLost: Failure(ConnectionLost()),
 }
 _CLOSED_CLEANLY = _FAILURES[ConnectionDone]
+
+# How startTLS is done: installed by poetry.testing._tls (the layer above,
+# which the network imports), so that this module does not import it.
+_tls_layer: dict[str, Callable[[MemoryTransport, object, bool], None]] = {}
 
 _NOT_IN = ~EPOLLIN
 _NOT_OUT = ~EPOLLOUT
@@ -198,6 +202,11 @@ class MemoryTransport:
 
     bufferSize = BUFFER_SIZE
     SEND_LIMIT = SEND_LIMIT
+
+    #: Whether TLS was started (Twisted's C{ConnectionMixin.TLS}): true only
+    #: on the class a transport takes in C{startTLS}, so that a plain
+    #: connection's C{write} tests nothing.
+    TLS = False
 
     protocol: IProtocol
     socket: Socket
@@ -836,6 +845,43 @@ class MemoryTransport:
         C{loseConnection()} (C{FileDescriptor.stopProducing}).
         """
         self.loseConnection()
+
+    # -- TLS (twisted.internet._newtls) ----------------------------------------
+
+    @property
+    def _tlsClientDefault(self) -> bool:
+        """
+        Whether C{startTLS(ctx)} makes this end the TLS client: the client
+        end (C{_newtls.ClientMixin} and C{ServerMixin}).
+        """
+        return self.side == "client"
+
+    def startTLS(self, ctx: object, normal: bool = True) -> None:
+        """
+        As C{ITLSTransport.startTLS} on the real reactor
+        (C{_newtls.ConnectionMixin.startTLS}): from now on, bytes written are
+        encrypted and bytes read decrypted by Twisted's TLS protocol, with
+        the network as its clock.  Plaintext already written is sent first,
+        then the handshake; writes made before the handshake completes are
+        sent once it has.  Then C{getHandle()} is the TLS connection
+        (C{OpenSSL.SSL.Connection}) and C{getPeerCertificate()} the peer's
+        certificate, and the transport provides C{ISSLTransport}, as on the
+        real reactor.  See L{poetry.testing._tls.start_tls}.
+
+        @param ctx: the TLS options (e.g.
+            L{CertificateOptions<twisted.internet.ssl.CertificateOptions>},
+            C{optionsForClientTLS(...)}).
+        @param normal: L{True}: the client end is the TLS client; L{False}:
+            the other way round.
+        @raise ImportError: if pyOpenSSL is missing (naming the extra to
+            install).
+        """
+        start = _tls_layer.get("start")
+        if start is None:
+            raise ImportError(
+                "startTLS needs poetry.testing._tls (imported by the network)"
+            )
+        start(self, ctx, normal)
 
     # -- addresses, options, logging -------------------------------------------
 
