@@ -11,7 +11,10 @@ from one seed; what its protocols see is what the real reactor shows them,
 as a differential oracle run on both checks.  Links can be given conditions
 (chunking, latency, jitter, bandwidth: L{LinkConditions}), faults can be
 injected (C{net.faults}: refuse, hang, reset, stall, partition, abort) and
-seeded chaos explores many fault schedules (L{Chaos}).
+seeded chaos explores many fault schedules (L{Chaos}).  UDP
+(C{listenUDP}, C{listenMulticast}: L{UDPPort}) has its own conditions,
+with seeded loss, duplication and reordering (L{DatagramConditions},
+C{net.udp}).
 L{MemoryNetworkTestCase} guards each test against work scheduled on the
 global reactor (L{GlobalReactorGuard}).  A trace can be drawn as a sequence
 diagram (L{trace_diagram}), a scripted peer plays one exact exchange
@@ -101,6 +104,16 @@ from poetry.testing._trace import TraceEvent
 from poetry.testing._ports import ListeningPort
 from poetry.testing._socket import RECEIVE_BUFFER, SEND_BUFFER
 from poetry.testing._transport import DEFAULT_HIGH_WATER, MemoryTransport
+from poetry.testing._udp import (
+    INBOUND,
+    OUTBOUND,
+    PLAIN_DATAGRAMS,
+    UDP_RECEIVE_BUFFER,
+    DatagramConditions,
+    MulticastUDPPort,
+    UDPPort,
+    UDPStack,
+)
 
 __all__ = [
     "CHAOS_KINDS",
@@ -110,17 +123,22 @@ __all__ = [
     "DRAWINGS",
     "DROP",
     "HOLD",
+    "INBOUND",
     "ONE_BYTE",
+    "OUTBOUND",
     "PAIRS_UP_TO",
     "PLAIN",
+    "PLAIN_DATAGRAMS",
     "RECEIVE_BUFFER",
     "SEND_BUFFER",
     "SEED_ENVIRONMENT_VARIABLE",
     "SERVER_TO_CLIENT",
+    "UDP_RECEIVE_BUFFER",
     "WHOLE",
     "Chaos",
     "ChunkingPolicy",
     "Coalesce",
+    "DatagramConditions",
     "Deadlock",
     "Drawing",
     "FaultPlan",
@@ -136,6 +154,7 @@ __all__ = [
     "MemoryNetwork",
     "MemoryNetworkTestCase",
     "MemoryTransport",
+    "MulticastUDPPort",
     "NondeterminismError",
     "PointStats",
     "RandomSizes",
@@ -161,6 +180,8 @@ __all__ = [
     "TraceEvent",
     "TraceFormatError",
     "TraceSnapshot",
+    "UDPPort",
+    "UDPStack",
     "Unclean",
     "Whole",
     "assert_deterministic",

@@ -1,6 +1,7 @@
 """
-UDP on a L{MemoryNetwork<poetry.testing.MemoryNetwork>}: C{listenUDP} and C{listenMulticast}, as their own
-binding of the network (the TCP stack is not involved).
+UDP on a L{MemoryNetwork<poetry.testing.MemoryNetwork>}: C{listenUDP} and
+C{listenMulticast}, as their own binding of the network (the TCP stack is
+not involved).
 
 Three layers, as for TCP:
 
@@ -56,8 +57,9 @@ that also has datagrams queued.
 Datagram conditions
 ===================
 L{DatagramConditions} give datagrams latency, jitter and bandwidth (as
-L{LinkConditions<poetry.testing.LinkConditions>} do for TCP) and the faults only datagrams have: loss,
-duplication and reordering, every random choice drawn from the network's
+L{LinkConditions<poetry.testing.LinkConditions>} do for TCP) and the faults
+only datagrams have: loss, duplication and reordering, every random choice
+drawn from the network's
 seeded generator (C{net.random}), only for a probability that is not 0.
 See L{DatagramConditions} for the exact rules and L{UDPStack} for where
 they come from.  TCP's link conditions do not apply to datagrams; a
@@ -214,7 +216,9 @@ def _probability(
         and not isinstance(value, bool)
         and 0.0 <= value <= 1.0
     ):
-        raise ValueError(f"{attribute.name} must be a probability in [0, 1], not {value!r}")
+        raise ValueError(
+            f"{attribute.name} must be a probability in [0, 1], not {value!r}"
+        )
 
 
 def _non_negative(
@@ -226,7 +230,9 @@ def _non_negative(
         and math.isfinite(value)
         and value >= 0
     ):
-        raise ValueError(f"{attribute.name} must be a finite number >= 0, not {value!r}")
+        raise ValueError(
+            f"{attribute.name} must be a finite number >= 0, not {value!r}"
+        )
 
 
 def _bandwidth(
@@ -250,8 +256,9 @@ def _bandwidth(
 class DatagramConditions:
     """
     How datagrams travel from a source to a destination: the UDP
-    counterpart of L{LinkConditions<poetry.testing.LinkConditions>} (whose chunking has no meaning for
-    datagrams, which are delivered whole or not at all).
+    counterpart of L{LinkConditions<poetry.testing.LinkConditions>} (whose
+    chunking has no meaning for datagrams, which are delivered whole or not
+    at all).
 
     For each datagram sent (C{n} payload bytes, at virtual time C{t}), in
     this order, every draw from the network's seeded generator and only
@@ -594,7 +601,9 @@ class DatagramSocket:
         if level == s.IPPROTO_IP:
             if option == s.IP_MULTICAST_IF:
                 packed = s.inet_aton(self.multicast_interface)
-                return packed if buflen is not None else int.from_bytes(packed, "little")
+                return (
+                    packed if buflen is not None else int.from_bytes(packed, "little")
+                )
             if option == s.IP_MULTICAST_LOOP:
                 return self.multicast_loop
             if option == s.IP_MULTICAST_TTL:
@@ -643,7 +652,9 @@ class DatagramSocket:
             self._stack._dropped(data, source, self.local, "socket closed")
             return
         if self.peer is not None and source != self.peer:
-            self._stack._dropped(data, source, self.local, "not from the connected peer")
+            self._stack._dropped(
+                data, source, self.local, "not from the connected peer"
+            )
             return
         size = truesize(len(data))
         if self.rmem and self.rmem + size > self.receive_buffer:
@@ -754,7 +765,7 @@ class UDPStack:
     def _address(self, address: object) -> tuple[str, int]:
         given = address
         if IListeningPort.providedBy(given):
-            given = given.getHost()  # type: ignore[union-attr]  # a listening port
+            given = given.getHost()
         if isinstance(given, IPv4Address):
             host, port = given.host, given.port
         elif isinstance(given, tuple) and len(given) == 2:
@@ -764,7 +775,11 @@ class UDPStack:
                 "an address is a (host, port) tuple, an IPv4Address or a "
                 f"listening port, not {address!r}"
             )
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        if (
+            isinstance(port, bool)
+            or not isinstance(port, int)
+            or not 0 <= port <= 65535
+        ):
             raise ValueError(f"port must be an int in 0-65535, not {port!r}")
         if host in ("", ANY):
             return (ANY, port)
@@ -811,12 +826,11 @@ class UDPStack:
         if not sock.bound_host:
             return
         key = (sock.bound_host, sock.local[1])
-        sockets = self.bindings.get(key)
-        if sockets is not None:
-            sockets.remove(sock)
-            if not sockets:
-                del self.bindings[key]
-                self.table.unbind_listener(*key)
+        sockets = self.bindings[key]
+        sockets.remove(sock)
+        if not sockets:
+            del self.bindings[key]
+            self.table.unbind_listener(*key)
 
     def source_for(self, sock: DatagramSocket, destination: str) -> str:
         """
@@ -986,7 +1000,9 @@ class UDPStack:
         bindings = self.bindings
         if _is_multicast(host):
             if not any(
-                group == host for sock in self.sockets.values() for group, _ in sock.groups
+                group == host
+                for sock in self.sockets.values()
+                for group, _ in sock.groups
             ):
                 return []
             return [*bindings.get((ANY, port), ()), *bindings.get((host, port), ())]
@@ -1073,7 +1089,9 @@ class UDPStack:
                 host, port = sock.local
                 owner = sock.owner
                 name = owner.logPrefix() if owner is not None else "no port"
-                peer = f" connected to {sock.peer[0]}:{sock.peer[1]}" if sock.peer else ""
+                peer = (
+                    f" connected to {sock.peer[0]}:{sock.peer[1]}" if sock.peer else ""
+                )
                 error = (
                     f", pending {errno.errorcode.get(sock.err, sock.err)}"
                     if sock.err
@@ -1112,7 +1130,7 @@ _FAILURES = {
 
 def _log_prefix(protocol: object) -> str:
     if ILoggingContext.providedBy(protocol):
-        return str(protocol.logPrefix())  # type: ignore[attr-defined]  # ILoggingContext
+        return str(protocol.logPrefix())
     return type(protocol).__name__
 
 
@@ -1225,7 +1243,9 @@ class UDPPort:
             skt.bind((self.interface, self.port))
         except OSError as le:
             skt.close()
-            self._stack._trace("udp-listen-fail", f"{self.interface or ANY}:{self.port}")
+            self._stack._trace(
+                "udp-listen-fail", f"{self.interface or ANY}:{self.port}"
+            )
             raise CannotListenError(self.interface, self.port, le) from None
         except BaseException:
             skt.close()
@@ -1251,7 +1271,7 @@ class UDPPort:
 
     def _connectToProtocol(self) -> None:
         try:
-            self.protocol.makeConnection(self)  # type: ignore[arg-type]  # an IUDPTransport
+            self.protocol.makeConnection(self)
         except BaseException:
             # The real port, unreferenced once listenUDP raised, is garbage
             # and its socket closed by the collector; here, at once.
@@ -1300,9 +1320,8 @@ class UDPPort:
         self._queued = False
         if not self.reading:
             return
-        sock = self.__dict__.get("socket")
-        if sock is None:
-            return
+        # Reading implies listening: connectionLost stops reading first.
+        sock = self.socket
         event = sock.poll()
         if not event & (EPOLLIN | EPOLLERR | EPOLLHUP):
             return
@@ -1314,7 +1333,7 @@ class UDPPort:
                 why = _CONNECTION_DONE.value
             else:
                 try:
-                    why = self.doRead()
+                    self.doRead()
                     inRead = True
                 except BaseException as e:
                     why = e
@@ -1329,11 +1348,13 @@ class UDPPort:
                 "Unhandled error disconnecting {port} (the real reactor logs it too)",
                 port=self.logstr,
             )
-        if self.reading and not self._queued:
-            sock = self.__dict__.get("socket")
-            if sock is not None and sock.poll() & (EPOLLIN | EPOLLERR):
-                self._queued = True
-                self._loop._ready.append(self)
+        if (
+            self.reading
+            and not self._queued
+            and self.socket.poll() & (EPOLLIN | EPOLLERR)
+        ):
+            self._queued = True
+            self._loop._ready.append(self)
 
     def _disconnectSelectable(self, why: Any, isRead: bool) -> None:
         """
@@ -1409,11 +1430,11 @@ class UDPPort:
             try:
                 return self.socket.send(datagram)
             except OSError as se:
+                # (udp.Port retries on EINTR, which a memory socket never
+                # raises.)
                 no = se.args[0]
-                if no == errno.EINTR:
-                    return self.write(datagram)
-                elif no == errno.EMSGSIZE:
-                    raise MessageLengthError("message too long")
+                if no == errno.EMSGSIZE:
+                    raise MessageLengthError("message too long") from None
                 elif no == errno.ECONNREFUSED:
                     self._stack._trace("udp-refused", f"{self._name()} write")
                     self.protocol.connectionRefused()  # type: ignore[attr-defined]  # a DatagramProtocol's
@@ -1438,10 +1459,8 @@ class UDPPort:
                 return self.socket.sendto(datagram, addr)
             except OSError as se:
                 no = se.args[0]
-                if no == errno.EINTR:
-                    return self.write(datagram, addr)
-                elif no == errno.EMSGSIZE:
-                    raise MessageLengthError("message too long")
+                if no == errno.EMSGSIZE:
+                    raise MessageLengthError("message too long") from None
                 elif no == errno.ECONNREFUSED:
                     return None
                 else:
@@ -1552,10 +1571,7 @@ class UDPPort:
         return self.logstr
 
     def _name(self) -> str:
-        sock = self.__dict__.get("socket")
-        if sock is None:
-            return f"{self.logstr} (closed)"
-        host, port = sock.local
+        host, port = self.socket.local
         return f"{host}:{port}"
 
     def getPeer(self) -> IPv4Address:
@@ -1579,14 +1595,18 @@ class UDPPort:
         """
         Allow (or not) writes to C{"<broadcast>"} (C{SO_BROADCAST}).
         """
-        self.socket.setsockopt(_stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_BROADCAST, enabled)
+        self.socket.setsockopt(
+            _stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_BROADCAST, enabled
+        )
 
     def getBroadcastAllowed(self) -> bool:
         """
         Whether this port may broadcast.
         """
         return bool(
-            self.socket.getsockopt(_stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_BROADCAST)
+            self.socket.getsockopt(
+                _stdlib_socket.SOL_SOCKET, _stdlib_socket.SO_BROADCAST
+            )
         )
 
 
@@ -1654,13 +1674,16 @@ class MulticastUDPPort(UDPPort):
         )
         return _stdlib_socket.inet_ntop(self.addressFamily, packed)
 
-    def setOutgoingInterface(self, addr: str) -> Deferred[int]:
+    def setOutgoingInterface(self, addr: str | int) -> Deferred[int]:
         """
         Send multicast datagrams from the interface C{addr} (an address or a
-        name of the host map); a L{Deferred} of 1.
+        name of the host map; an IPv6 interface index, an C{int}, fails the
+        L{Deferred} with L{AssertionError}, as on the real reactor's IPv4
+        ports); a L{Deferred} of 1.
         """
 
         async def asynchronously() -> int:
+            assert isinstance(addr, str), "IPv4 interfaces are specified as addresses"
             packed = self._addrpack(await _maybe_resolve(self.reactor, addr))
             self.socket.setsockopt(
                 _stdlib_socket.IPPROTO_IP, _stdlib_socket.IP_MULTICAST_IF, packed
@@ -1674,7 +1697,9 @@ class MulticastUDPPort(UDPPort):
         Whether this port gets its own multicast datagrams.
         """
         return bool(
-            self.socket.getsockopt(_stdlib_socket.IPPROTO_IP, _stdlib_socket.IP_MULTICAST_LOOP)
+            self.socket.getsockopt(
+                _stdlib_socket.IPPROTO_IP, _stdlib_socket.IP_MULTICAST_LOOP
+            )
         )
 
     def setLoopbackMode(self, mode: int) -> None:
@@ -1691,7 +1716,9 @@ class MulticastUDPPort(UDPPort):
         The multicast time-to-live (stored; 1 by default).
         """
         return int(
-            self.socket.getsockopt(_stdlib_socket.IPPROTO_IP, _stdlib_socket.IP_MULTICAST_TTL)
+            self.socket.getsockopt(
+                _stdlib_socket.IPPROTO_IP, _stdlib_socket.IP_MULTICAST_TTL
+            )
         )
 
     def setTTL(self, ttl: int) -> None:
@@ -1701,7 +1728,9 @@ class MulticastUDPPort(UDPPort):
         import struct
 
         self.socket.setsockopt(
-            _stdlib_socket.IPPROTO_IP, _stdlib_socket.IP_MULTICAST_TTL, struct.pack("B", ttl)
+            _stdlib_socket.IPPROTO_IP,
+            _stdlib_socket.IP_MULTICAST_TTL,
+            struct.pack("B", ttl),
         )
 
     def _joinleave(self, addr: str, interface: str, join: bool) -> Deferred[None]:

@@ -70,6 +70,7 @@ async def udpListenStartsAndStopsTheProtocol(w: World) -> None:
     d = port.stopListening()
     w.note("stopListening returned a Deferred", isinstance(d, Deferred))
     w.stopped.append(port)
+    assert d is not None
     await d
     w.note("fired")
     tryCall(w, "getHost", port.getHost)
@@ -109,7 +110,7 @@ async def udpPortZeroAndGetHost(w: World) -> None:
     w.note("distinct and nonzero", numbers[0] != numbers[1] and 0 not in numbers)
     w.note("port attribute", getattr(first, "port", None))
     w.note("getHost", w.addressName(first.getHost()))
-    w.note("getHost of \"\"", second.getHost().host)  # type: ignore[attr-defined]
+    w.note('getHost of ""', second.getHost().host)  # type: ignore[attr-defined]
     tryCall(w, "getPeer", first.getPeer)  # type: ignore[attr-defined]
     _protocol(w, 2).udp.connect("127.0.0.1", numbers[0])
     w.note("getHost after connect", w.addressName(second.getHost()))
@@ -365,7 +366,10 @@ async def udpStopListeningTwice(w: World) -> None:
     w.stopped.append(port)
     first = port.stopListening()
     second = port.stopListening()
-    w.note("two Deferreds", first is not None and second is not None and first is not second)
+    w.note(
+        "two Deferreds",
+        first is not None and second is not None and first is not second,
+    )
     await w.settle()
     w.note("first fired", first is not None and first.called)
     w.note("second fired", second is not None and second.called)
