@@ -439,11 +439,19 @@ class DatagramSocket:
         """
         C{connect()}: datagrams go to C{address} by default, and only
         datagrams from it are received.  A socket bound to C{0.0.0.0} takes
-        the route's source address as its own.
+        the route's source address as its own.  (Port 0 is accepted, as
+        Linux accepts it: what is sent there finds nobody.)
+
+        @raise OSError: C{EACCES} for the broadcast address without
+            C{SO_BROADCAST}.
         """
         host, port = address
         if not 0 <= port <= 65535:
             raise OverflowError("connect(): port must be 0-65535.")
+        if host in ("<broadcast>", BROADCAST):
+            host = BROADCAST
+            if not self.broadcast:
+                raise os_error(errno.EACCES)
         self.peer = (host, port)
         if self.local[0] == ANY:
             self.local = (self._stack.source_for(self, host), self.local[1])
@@ -456,7 +464,7 @@ class DatagramSocket:
         """
         if self.peer is None:
             raise os_error(errno.EDESTADDRREQ)
-        return self.sendto(data, self.peer)
+        return self._send(data, self.peer)
 
     def sendto(self, data: Any, address: tuple[str, int]) -> int:
         """
@@ -469,6 +477,11 @@ class DatagramSocket:
             C{EACCES} for a broadcast without C{SO_BROADCAST}.
         @raise TypeError: if C{data} is not bytes-like.
         """
+        if address[1] == 0:
+            raise os_error(errno.EINVAL)
+        return self._send(data, address)
+
+    def _send(self, data: Any, address: tuple[str, int]) -> int:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(
                 f"a bytes-like object is required, not '{type(data).__name__}'"
@@ -487,8 +500,6 @@ class DatagramSocket:
         data = bytes(data)
         if len(data) > MAX_DATAGRAM:
             raise os_error(errno.EMSGSIZE)
-        if port == 0:
-            raise os_error(errno.EINVAL)
         if host == BROADCAST and not self.broadcast:
             raise os_error(errno.EACCES)
         if not self.bound_host:

@@ -203,6 +203,26 @@ async def udpConnectedRefusalSeenByARead(w: World) -> None:
 
 
 @scenario
+async def udpConnectedToPortZero(w: World) -> None:
+    """
+    Linux lets a UDP port connect to port 0: its first write is sent (and
+    finds nobody), the next is refused; connecting to the broadcast address
+    without setBroadcastAllowed fails (PermissionError, EACCES).
+    """
+    listenUDP(w)
+    udp = _protocol(w, 1).udp
+    udp.connect("127.0.0.1", 0)
+    w.note("first write", udp.write(b"a"))
+    w.note("second write", udp.write(b"b"))
+    listenUDP(w)
+    try:
+        _protocol(w, 2).udp.connect("255.255.255.255", 9)
+    except OSError as e:
+        _noteError(w, "connect to broadcast", e)
+    await w.settle()
+
+
+@scenario
 async def udpUnconnectedWriteToClosedPortIsSilent(w: World) -> None:
     """
     An unconnected port writing to a port nobody is bound to gets no error

@@ -546,13 +546,34 @@ class ConnectedTests(UDPTestCase):
     def test_errorsOtherThanRefusal(self) -> None:
         """
         A connected port's write that fails otherwise raises: too long is
-        L{MessageLengthError}, to port 0 C{EINVAL}.
+        L{MessageLengthError}, another pending error (an ICMP host
+        unreachable, say) that error; connecting to the broadcast address
+        needs C{SO_BROADCAST} (C{EACCES}).
+        """
+        port = self.listen()
+        port.connect(LOCAL, 9)
+        self.assertRaises(MessageLengthError, port.write, b"x" * (MAX_DATAGRAM + 1))
+        port.getHandle().err = errno.EHOSTUNREACH
+        error = self.assertRaises(OSError, port.write, b"x")
+        self.assertEqual(error.errno, errno.EHOSTUNREACH)
+        other = self.listen()
+        error = self.assertRaises(OSError, other.connect, "255.255.255.255", 9)
+        self.assertEqual(error.errno, errno.EACCES)
+        allowed = self.listen()
+        allowed.setBroadcastAllowed(True)
+        allowed.connect("255.255.255.255", 9)
+        self.assertEqual(allowed.write(b"x"), 1)
+
+    def test_connectedToPortZero(self) -> None:
+        """
+        Connected to port 0 (which Linux accepts), a write finds nobody:
+        the next one is refused.
         """
         port = self.listen()
         port.connect(LOCAL, 0)
-        self.assertRaises(MessageLengthError, port.write, b"x" * (MAX_DATAGRAM + 1))
-        error = self.assertRaises(OSError, port.write, b"x")
-        self.assertEqual(error.errno, errno.EINVAL)
+        self.assertEqual(port.write(b"x"), 1)
+        self.assertIsNone(port.write(b"x"))
+        self.assertEqual(self.recorder(port).events, [("start",), ("refused",)])
 
     def test_unconnectedPortWithAPendingRefusal(self) -> None:
         """
