@@ -33,7 +33,10 @@ family C{udp}):
   - a datagram to a local address where no socket is bound is answered by
     an ICMP port-unreachable: a I{connected} sender's socket gets the
     pending error C{ECONNREFUSED} (an unconnected one ignores it), which
-    its next C{send} or C{recvfrom} reports (the C{send} sends nothing);
+    its next C{send} or C{recvfrom} reports (the C{send} sends nothing, the
+    C{recvfrom} reports it before any queued datagram);
+  - C{connect} to port 0 is accepted (what is sent there finds nobody); to
+    the broadcast address it needs C{SO_BROADCAST};
   - a connected socket takes datagrams from its peer only;
   - binding: the same port on the same address, or on C{0.0.0.0} and any
     address, is C{EADDRINUSE} unless every socket involved set
@@ -59,8 +62,8 @@ Datagram conditions
 L{DatagramConditions} give datagrams latency, jitter and bandwidth (as
 L{LinkConditions<poetry.testing.LinkConditions>} do for TCP) and the faults
 only datagrams have: loss, duplication and reordering, every random choice
-drawn from the network's
-seeded generator (C{net.random}), only for a probability that is not 0.
+drawn from the network's seeded generator (C{net.random}), only for a
+probability that is not 0.
 See L{DatagramConditions} for the exact rules and L{UDPStack} for where
 they come from.  TCP's link conditions do not apply to datagrams; a
 partition (C{net.faults.partition}) does: datagrams between the two hosts
@@ -376,6 +379,18 @@ class DatagramSocket:
     @ivar closed: whether the descriptor was closed.
     @ivar number: the socket's number in the network (shown in the trace
         and in diagnostics).
+    @ivar queue: the datagrams received and not read, with their sources.
+    @ivar bound_host: the address the binding holds (C{0.0.0.0} stays so
+        after C{connect}); empty until bound.
+    @ivar reuse: C{SO_REUSEADDR} (or C{SO_REUSEPORT}).
+    @ivar broadcast: C{SO_BROADCAST}.
+    @ivar groups: the multicast memberships, as C{(group, interface)}.
+    @ivar multicast_loop: C{IP_MULTICAST_LOOP}.
+    @ivar multicast_ttl: C{IP_MULTICAST_TTL}.
+    @ivar multicast_interface: C{IP_MULTICAST_IF} (C{0.0.0.0}: the
+        default).
+    @ivar flow_free: per destination, when the flow is free again (with a
+        bandwidth).
     """
 
     owner: Any = None
@@ -721,6 +736,14 @@ class UDPStack:
     @ivar receive_buffer: the C{SO_RCVBUF} of new sockets (see
         L{UDP_RECEIVE_BUFFER}).
     @ivar reactor: the reactor of the ports (C{callLater}, C{resolve}).
+    @ivar table: the UDP port table (a L{PortTable} of its own).
+    @ivar bindings: the sockets bound to each C{(host, port)}, oldest
+        first.
+    @ivar sockets: every open socket, by number (bound or not).
+    @ivar ports_open: the Twisted ports listening, by socket number.
+    @ivar default: the default conditions, or L{None}.
+    @ivar pairs: the conditions by C{(source host, destination host)}.
+    @ivar addresses: the conditions by C{(host, port, direction)}.
     """
 
     def __init__(
