@@ -352,9 +352,7 @@ class MemoryNetwork(ReactorCore):
             address of the network.
         @raise OverflowError: if C{port} is outside 0-65535.
         """
-        listening = UDPPort(
-            self.udp, self, port, protocol, interface, maxPacketSize
-        )
+        listening = UDPPort(self.udp, self, port, protocol, interface, maxPacketSize)
         listening.startListening()
         return listening
 
