@@ -12,10 +12,12 @@ as a differential oracle run on both checks.  Links can be given conditions
 (chunking, latency, jitter, bandwidth: L{LinkConditions}), faults can be
 injected (C{net.faults}: refuse, hang, reset, stall, partition, abort) and
 seeded chaos explores many fault schedules (L{Chaos}), or a
-L{FaultSchedule} scripts them as a value.  L{MemoryNetworkTestCase} guards
-each test against work scheduled on the global reactor
-(L{GlobalReactorGuard}).  A trace can be drawn as a sequence diagram
-(L{trace_diagram}), a scripted peer plays one exact exchange
+L{FaultSchedule} scripts them as a value.  UDP (C{listenUDP},
+C{listenMulticast}: L{UDPPort}) has its own conditions, with seeded loss,
+duplication and reordering (L{DatagramConditions}, C{net.udp}).
+L{MemoryNetworkTestCase} guards each test against work scheduled on the
+global reactor (L{GlobalReactorGuard}).  A trace can be drawn as a sequence
+diagram (L{trace_diagram}), a scripted peer plays one exact exchange
 (L{ScriptedPeer}), and a seed sweep checks that "sometimes" points were
 reached (L{sweep}, L{sometimes}).  With pytest, the plugin
 L{poetry.testing.pytest_plugin} gives a C{memory_network} fixture; with
@@ -119,6 +121,16 @@ from poetry.testing._sweep import (
 from poetry.testing._testcase import MemoryNetworkTestCase, NetworkOptions
 from poetry.testing._trace import TraceEvent
 from poetry.testing._transport import DEFAULT_HIGH_WATER, MemoryTransport
+from poetry.testing._udp import (
+    INBOUND,
+    OUTBOUND,
+    PLAIN_DATAGRAMS,
+    UDP_RECEIVE_BUFFER,
+    DatagramConditions,
+    MulticastUDPPort,
+    UDPPort,
+    UDPStack,
+)
 
 __all__ = [
     "CHAOS_KINDS",
@@ -128,19 +140,24 @@ __all__ = [
     "DRAWINGS",
     "DROP",
     "HOLD",
+    "INBOUND",
     "ONE_BYTE",
+    "OUTBOUND",
     "PAIRS_UP_TO",
     "PLAIN",
+    "PLAIN_DATAGRAMS",
     "RECEIVE_BUFFER",
     "SEED_ENVIRONMENT_VARIABLE",
     "SEND_BUFFER",
     "SERVER_TO_CLIENT",
+    "UDP_RECEIVE_BUFFER",
     "WHOLE",
     "Abort",
     "CertificateAuthority",
     "Chaos",
     "ChunkingPolicy",
     "Coalesce",
+    "DatagramConditions",
     "Deadlock",
     "Drawing",
     "FaultPlan",
@@ -158,6 +175,7 @@ __all__ = [
     "MemoryNetwork",
     "MemoryNetworkTestCase",
     "MemoryTransport",
+    "MulticastUDPPort",
     "NetworkConfiguration",
     "NetworkOptions",
     "NondeterminismError",
@@ -191,6 +209,8 @@ __all__ = [
     "TraceEvent",
     "TraceFormatError",
     "TraceSnapshot",
+    "UDPPort",
+    "UDPStack",
     "Unclean",
     "Whole",
     "assert_deterministic",

@@ -15,7 +15,9 @@ interfaces and the inspection helpers:
     (L{poetry.testing._socket}) joined by two links
     (L{poetry.testing._link});
   - link conditions and faults (L{poetry.testing._faults}), created on
-    first use.
+    first use;
+  - the UDP stack (L{poetry.testing._udp}, C{net.udp}), created on first
+    use.
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ from twisted.internet.interfaces import (
     IProtocolFactory,
     IReactorCore,
     IReactorFromThreads,
+    IReactorMulticast,
     IReactorPluggableNameResolver,
     IReactorSSL,
     IReactorTCP,
     IReactorTime,
+    IReactorUDP,
     IReactorUNIX,
 )
 from twisted.internet.protocol import ClientFactory
@@ -54,8 +58,11 @@ from poetry.testing._socket import RECEIVE_BUFFER, SEND_BUFFER
 from poetry.testing._tls import tls_available
 from poetry.testing._trace import TraceEvent, events_of, format_events
 from poetry.testing._transport import MemoryTransport
+from poetry.testing._udp import MulticastUDPPort, UDPPort, UDPStack
 
 if TYPE_CHECKING:
+    from twisted.internet.protocol import AbstractDatagramProtocol
+
     from poetry.testing._hosts import HostReactor
 
 __all__ = ["MemoryNetwork"]
@@ -87,6 +94,8 @@ def _store(settings: dict[Any, Any], key: object, value: object) -> None:
     IReactorPluggableNameResolver,
     IReactorCore,
     IReactorFromThreads,
+    IReactorUDP,
+    IReactorMulticast,
 )
 class MemoryNetwork(ReactorCore):
     """
@@ -154,9 +163,10 @@ class MemoryNetwork(ReactorCore):
     @ivar trace_checksums: see the parameter of the same name.
     """
 
-    # Link conditions and faults: created on first use.
+    # Link conditions, faults and UDP: created on first use.
     _links: LinkControl | None = None
     _faults: Faults | None = None
+    _udp: UDPStack | None = None
 
     def __init__(
         self,
@@ -437,6 +447,76 @@ class MemoryNetwork(ReactorCore):
             self, host, port, factory, contextFactory, timeout, bindAddress
         )
 
+    # IReactorUDP, IReactorMulticast
+
+    @property
+    def udp(self) -> UDPStack:
+        """
+        The UDP stack: its open ports and the conditions datagrams travel
+        under (L{DatagramConditions<poetry.testing.DatagramConditions>}; see
+        L{UDPStack}).
+        """
+        udp = self._udp
+        if udp is None:
+            names = self._names
+            udp = self._udp = UDPStack(
+                self, self, names.resolve, names.is_local, self._partitioned
+            )
+        return udp
+
+    def _partitioned(self, a: str, b: str) -> bool:
+        links = self._links
+        return links is not None and frozenset((a, b)) in links.partitions
+
+    def listenUDP(
+        self,
+        port: int,
+        protocol: AbstractDatagramProtocol,
+        interface: str = "",
+        maxPacketSize: int = 8192,
+    ) -> UDPPort:
+        """
+        Bind a UDP port on the virtual address C{interface}:C{port} and
+        connect C{protocol} to it, as the real reactor's C{udp.Port} (see
+        L{UDPPort}): the protocol's C{startProtocol} is called before this
+        returns.
+
+        C{interface} C{""} means C{0.0.0.0} (every address of the network);
+        it must be an IP address (a host name is
+        L{InvalidAddressError<twisted.internet.error.InvalidAddressError>},
+        as on the real reactor).  Port 0 allocates a free port
+        (deterministically, counting up from 32768); UDP ports are a
+        namespace apart from TCP's.
+
+        @raise CannotListenError: if the address is taken or not an
+            address of the network.
+        @raise OverflowError: if C{port} is outside 0-65535.
+        """
+        listening = UDPPort(self.udp, self, port, protocol, interface, maxPacketSize)
+        listening.startListening()
+        return listening
+
+    def listenMulticast(
+        self,
+        port: int,
+        protocol: AbstractDatagramProtocol,
+        interface: str = "",
+        maxPacketSize: int = 8192,
+        listenMultiple: bool = False,
+    ) -> MulticastUDPPort:
+        """
+        As L{listenUDP}, with the multicast methods (C{joinGroup},
+        C{leaveGroup}, C{setLoopbackMode}, C{setTTL},
+        C{setOutgoingInterface}: see L{MulticastUDPPort}); with
+        C{listenMultiple}, other ports listening multiple may share the
+        port number.
+        """
+        listening = MulticastUDPPort(
+            self.udp, self, port, protocol, interface, maxPacketSize, listenMultiple
+        )
+        listening.startListening()
+        return listening
+
     # Link conditions and faults
 
     def _link_control(self) -> LinkControl:
@@ -643,6 +723,9 @@ class MemoryNetwork(ReactorCore):
                 )
         else:
             lines.append("Listening ports: none")
+        udp = self._udp
+        if udp is not None and udp.sockets:
+            lines.append(udp.describe())
         lines.append(self._describe_timers())
         if self._links is not None:
             faults = self._links.describe()
@@ -653,12 +736,19 @@ class MemoryNetwork(ReactorCore):
     def assert_clean(self) -> None:
         """
         Check that nothing is left: no pending timer, no open connection, no
-        connection attempt, no listening port.
+        connection attempt, no listening port (TCP or UDP).
 
         @raise Unclean: listing what is left.
         """
         tcp = self._tcp
-        if tcp.connections or tcp.attempts or tcp.listeners or self.getDelayedCalls():
+        udp = self._udp
+        if (
+            tcp.connections
+            or tcp.attempts
+            or tcp.listeners
+            or (udp is not None and udp.sockets)
+            or self.getDelayedCalls()
+        ):
             raise Unclean(
                 f"The MemoryNetwork is not clean at t={self._now!r}:\n"
                 + self.describe()

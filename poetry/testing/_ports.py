@@ -22,6 +22,9 @@ share the port numbers):
     that address.  An implicit client bind may reuse a port in C{TIME_WAIT}
     (Linux's C{tcp_tw_reuse} on loopback).
 
+The UDP stack (L{poetry.testing._udp}) keeps a table of its own: UDP ports
+are a namespace apart from TCP's, as on Linux.
+
 C{TIME_WAIT} lasts 60 virtual seconds after the end that closed first saw
 the other end's C{FIN}; it is a recorded expiry time, not a timer, so it
 never keeps a test's network from being clean.
@@ -207,6 +210,14 @@ class PortTable:
             raise os_error(errno.EADDRINUSE)
         self._listening.setdefault(port, set()).add(host)
         return port
+
+    def bind_shared(self, host: str, port: int) -> None:
+        """
+        Record a binding of C{host:port} that the caller allowed although it
+        conflicts with others (every socket involved set C{SO_REUSEADDR}:
+        UDP's rule); L{unbind_listener} releases it.
+        """
+        self._listening.setdefault(port, set()).add(host)
 
     def unbind_listener(self, host: str, port: int) -> None:
         hosts = self._listening.get(port)

@@ -46,6 +46,9 @@ LAYERS = (
     "_conditions",
     "_hosts",
     "_chaos",
+    "_udp",
+    "_unix",
+    "_tls",
 )
 
 
