@@ -62,6 +62,7 @@ meaning).  Times are seconds, rates per second; "chosen" means by
                                "wall_seconds": 0.17,       # median
                                "cpu_seconds": 0.17,        # median
                                "setup_seconds": 0.02,      # median, included
+                               "setup_cpu_seconds": 0.02,  # median, included
                                "us_per_connection": 170.0, # chosen / clients
                                "peak_rss_mib": 46.0,       # the largest
                                "virtual_seconds": 7.3,
@@ -320,16 +321,20 @@ CLIENT_HOSTS = 4
 BACKLOG = 4096
 
 
-def concurrent_world(count: int) -> tuple[Any, defer.Deferred[list[bytes]]]:
+def concurrent_world(
+    count: int, trace: bool = True
+) -> tuple[Any, defer.Deferred[list[bytes]]]:
     """
     A L{MemoryNetwork} with the slow server listening and C{count} fetches
     started from L{CLIENT_HOSTS} client hosts (nothing has run yet).
 
+    @param trace: the network's C{trace} setting (on, its default, in the
+        bench; off only in experiments).
     @return: the network and a L{Deferred} of every poem.
     """
     from poetry.testing import MemoryNetwork
 
-    net = MemoryNetwork(seed=3, step_budget=max(1_000_000, 50 * count))
+    net = MemoryNetwork(seed=3, step_budget=max(1_000_000, 50 * count), trace=trace)
     server = SlowPoetryServerFactory(
         CONCURRENT_POEM, net, chunk_size=CONCURRENT_CHUNK, delay=CONCURRENT_DELAY
     )
@@ -343,7 +348,7 @@ def concurrent_world(count: int) -> tuple[Any, defer.Deferred[list[bytes]]]:
 
 
 def concurrent_clients(
-    count: int, after_setup: Callable[[], object] | None = None
+    count: int, after_setup: Callable[[], object] | None = None, trace: bool = True
 ) -> dict[str, float]:
     """
     Fetch C{count} slow poems at once (L{concurrent_world}) and run the
@@ -352,6 +357,7 @@ def concurrent_clients(
 
     @param after_setup: called once every fetch is started, before the
         network runs (an experiment's hook: C{gc.freeze}, a census).
+    @param trace: see L{concurrent_world}.
     """
     import gc
     import importlib
@@ -359,8 +365,9 @@ def concurrent_clients(
     importlib.import_module("poetry.testing")  # imported before the clocks start
     wall_start = time.perf_counter()
     cpu_start = time.process_time()
-    net, done = concurrent_world(count)
+    net, done = concurrent_world(count, trace)
     setup = time.perf_counter() - wall_start
+    setup_cpu = time.process_time() - cpu_start
     if after_setup is not None:
         after_setup()
     results = net.run_until(done)
@@ -374,6 +381,7 @@ def concurrent_clients(
         "wall_seconds": wall,
         "cpu_seconds": cpu,
         "setup_seconds": setup,
+        "setup_cpu_seconds": setup_cpu,
         "peak_rss_mib": peak_kib / 1024,
         "virtual_seconds": net.seconds(),
         "full_collections": gc.get_stats()[2]["collections"],
@@ -426,6 +434,9 @@ def concurrency(sizes: list[int], quick: bool, clock: str) -> list[dict[str, Any
             "wall_seconds": statistics.median(run["wall_seconds"] for run in runs),
             "cpu_seconds": statistics.median(run["cpu_seconds"] for run in runs),
             "setup_seconds": statistics.median(run["setup_seconds"] for run in runs),
+            "setup_cpu_seconds": statistics.median(
+                run["setup_cpu_seconds"] for run in runs
+            ),
             "us_per_connection": cost / count * 1e6,
             "peak_rss_mib": max(run["peak_rss_mib"] for run in runs),
             "virtual_seconds": runs[0]["virtual_seconds"],
