@@ -25,11 +25,12 @@ with whether this run met them; the exit status does not depend on them.
 4. Request/response round trips per second, MemoryNetwork vs real TCP.
 
 Options: ``--quick`` takes fewer repeats and smaller batches and leaves the
-100,000-client row out (about 20 s instead of about 2 minutes on two idle
-cores); ``--clients 1000,10000`` chooses the concurrency sizes; ``--clock``
-chooses the time the ratios use (``cpu``, the default: this process's CPU
-time, steady when other processes share the cores; or ``wall``); ``--json
-PATH`` also writes the whole table to PATH.
+100,000-client row out (about 10 s instead of about 2 minutes on the
+two-core development machine, busy with other work); ``--clients
+1000,10000`` chooses the concurrency sizes; ``--clock`` chooses the time
+the ratios use (``cpu``, the default: this process's CPU time, steadier
+when other processes share the cores; or ``wall``); ``--json PATH`` also
+writes the whole table to PATH.
 
 The JSON document, schema ``poetry-bench/1`` (a consumer checks ``schema``
 first; under one schema name fields are only ever added, never changed in
