@@ -610,11 +610,12 @@ class ListeningPort:
         accepted = 0
         current: Socket | None = None
         try:
+            queue = sock.queue
             for _ in range(self.numberAccepts):
-                try:
-                    current = sock.accept()
-                except OSError:
+                if not queue:
+                    # accept() would fail with EAGAIN: the round ends.
                     break
+                current = sock.accept()
                 accepted += 1
                 self._accept(current)
                 current = None
