@@ -147,7 +147,7 @@ class Connection:
         client: ClientTransport,
         client_socket: Socket,
         server_socket: Socket,
-        port: ListeningPort,
+        port: ListeningPort[Any],
     ) -> None:
         self._stack = stack
         self.id = connection_id
@@ -305,7 +305,7 @@ class TCPStack:
         self.send_buffer = SEND_BUFFER
         # (host, port) -> (port object, listening socket)
         self.listeners: dict[
-            tuple[str, int], tuple[ListeningPort, ListeningSocket]
+            tuple[str, int], tuple[ListeningPort[Any], ListeningSocket]
         ] = {}
         self.connections: dict[int, Connection] = {}
         self.attempts: dict[int, ClientTransport] = {}
@@ -368,14 +368,18 @@ class TCPStack:
             return None
         return address
 
-    def register_listener(self, port: ListeningPort, sock: ListeningSocket) -> None:
+    def register_listener(
+        self, port: ListeningPort[Any], sock: ListeningSocket
+    ) -> None:
         self.listeners[sock.local] = (port, sock)
 
-    def unregister_listener(self, port: ListeningPort, sock: ListeningSocket) -> None:
+    def unregister_listener(
+        self, port: ListeningPort[Any], sock: ListeningSocket
+    ) -> None:
         self.listeners.pop(sock.local, None)
         self.ports.unbind_listener(*sock.local)
 
-    def accepted(self, port: ListeningPort, sock: Socket) -> Connection | None:
+    def accepted(self, port: ListeningPort[Any], sock: Socket) -> Connection | None:
         """
         C{sock} left the accept queue (a transport follows if it is open).
         """
@@ -395,7 +399,7 @@ class TCPStack:
 
     def _listener(
         self, host: str, port: int
-    ) -> tuple[ListeningPort, ListeningSocket] | None:
+    ) -> tuple[ListeningPort[Any], ListeningSocket] | None:
         found = self.listeners.get((host, port))
         if found is None:
             if ":" in host:
@@ -610,7 +614,7 @@ class TCPStack:
             owner._wake()
 
     def _establish(
-        self, attempt: _Attempt, port: ListeningPort, listening: ListeningSocket
+        self, attempt: _Attempt, port: ListeningPort[Any], listening: ListeningSocket
     ) -> None:
         loop = self._loop
         transport = attempt.transport
@@ -1009,9 +1013,9 @@ class ClientTransport(MemoryTransport):
 
 class Connector(tcp.Connector):
     """
-    The L{IConnector} of C{connectTCP}: Twisted's own C{tcp.Connector} (its
-    state machine, timeout timer and factory callbacks, exactly), making a
-    L{ClientTransport} for each attempt.
+    The L{IConnector<twisted.internet.interfaces.IConnector>} of C{connectTCP}:
+    Twisted's own C{tcp.Connector} (its state machine, timeout timer and factory
+    callbacks, exactly), making a L{ClientTransport} for each attempt.
     """
 
     def __init__(

@@ -1,7 +1,9 @@
 """
-L{ReactorCore}: the L{IReactorCore} of L{MemoryNetwork} -- C{run}, C{stop},
-C{crash}, C{callWhenRunning}, system event triggers -- and
-L{IReactorFromThreads.callFromThread}, on the scheduler's run loop.
+L{ReactorCore}: the L{IReactorCore<twisted.internet.interfaces.IReactorCore>} of
+L{MemoryNetwork} -- C{run}, C{stop}, C{crash}, C{callWhenRunning}, system
+event triggers -- and C{callFromThread} (of
+L{IReactorFromThreads<twisted.internet.interfaces.IReactorFromThreads>}), on
+the scheduler's run loop.
 
 The semantics are those of Twisted's C{ReactorBase}, checked against real
 reactors by C{tests/core_contract.py}:
@@ -148,7 +150,8 @@ def _describe_triggers(triggers: list[_Trigger]) -> str:
 
 class ReactorCore(Scheduler):
     """
-    L{IReactorCore} and C{callFromThread} over the scheduler's run loop.
+    L{IReactorCore<twisted.internet.interfaces.IReactorCore>} and C{callFromThread} over
+    the scheduler's run loop.
 
     The network runs timers and connections whenever a test drives it
     (C{run}, C{run_until}, C{advance}, C{step}), whether or not the reactor

@@ -70,7 +70,7 @@ class Drawing:
     @ivar style: the look: C{write}, C{deliver}, C{connect}, C{fin},
         C{reset}, C{local}, C{lost}, C{lifecycle}, C{drop}, C{error},
         C{timer}, C{fault} or C{other}.
-    @ivar label: a L{str.format} template; fields: C{kind}, C{detail},
+    @ivar label: a C{str.format} template; fields: C{kind}, C{detail},
         C{conn} (C{"#3"}, or empty), C{side}, and C{data} (for data events:
         size, byte range and first bytes).  Notes of a connection name it
         (C{{conn}}): a listener's lifeline is shared by its connections.

@@ -63,7 +63,7 @@ class StepBudgetExceeded(HarnessError):
         endlessly;
       - C{cause == "timers"}: no data moved and timed calls kept running --
         a timer that reschedules itself (a C{callLater(0)} cascade, a
-        L{LoopingCall});
+        L{LoopingCall<twisted.internet.task.LoopingCall>});
       - C{cause == "steps"}: no data moved, yet steps kept running (a
         reconnect loop, for instance).
 
@@ -117,11 +117,11 @@ class Unclean(HarnessError):
 class GlobalReactorUsed(HarnessError):
     """
     While a test ran, code scheduled work on the global reactor
-    (C{twisted.internet.reactor}) or the global L{Cooperator}
-    (C{task.cooperate}) instead of the L{MemoryNetwork}: delayed calls,
-    cooperative tasks, readers or writers that never run while the network is
-    driven.  Raised by L{GlobalReactorGuard.check}; the message names each
-    callable, the line that scheduled it and the fix.
+    (C{twisted.internet.reactor}) or the global
+    L{Cooperator<twisted.internet.task.Cooperator>} (C{task.cooperate}) instead of the
+    L{MemoryNetwork}: delayed calls, cooperative tasks, readers or writers that never
+    run while the network is driven.  Raised by L{GlobalReactorGuard.check}; the message
+    names each callable, the line that scheduled it and the fix.
 
     @ivar activity: what was scheduled (L{GlobalActivity} records).
     """

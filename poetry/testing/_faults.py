@@ -94,8 +94,8 @@ DROP = "drop"
 """
 Partition mode: bytes in flight and written during the partition are lost;
 since TCP cannot deliver a stream with a hole, every connection crossing the
-partition is reset (both ends: L{ConnectionLost}) when it heals -- as when a
-stateful middlebox lost the connection's state.
+partition is reset (both ends: L{ConnectionLost<twisted.internet.error.ConnectionLost>})
+when it heals -- as when a stateful middlebox lost the connection's state.
 """
 
 # Strings, so that Python 3.10 need not build unions with an interface.
@@ -590,8 +590,8 @@ class LinkControl:
         """
         Reset the connection when C{count} bytes have been sent in
         C{direction}: the receiver gets exactly the first C{count} (fewer
-        only if it had already read more), then L{ConnectionLost}; so does
-        the sender.
+        only if it had already read more), then
+        L{ConnectionLost<twisted.internet.error.ConnectionLost>}; so does the sender.
         """
         link = connection.link(direction)
         self.trace(
@@ -717,7 +717,8 @@ class _FaultActions(Generic[_R]):
 
     def refuse(self, address: Address) -> _R:
         """
-        Refuse every connection to C{address} (L{ConnectionRefusedError}),
+        Refuse every connection to C{address}
+        (L{ConnectionRefusedError<twisted.internet.error.ConnectionRefusedError>}),
         whether or not something listens there, until L{stop_refusing}.
         """
         key = self._control.address(address)
@@ -860,15 +861,17 @@ class _FaultActions(Generic[_R]):
         """
         Reset connections from the network (a C{RST} on each end, as from a
         middlebox): the bytes already queued are still delivered, then each
-        end's protocol gets L{ConnectionLost}; later writes are dropped.
+        end's protocol gets L{ConnectionLost<twisted.internet.error.ConnectionLost>};
+        later writes are dropped.
 
         With C{after_bytes=N} (and C{direction}), the reset happens when N
         bytes (counted from the start of the connection) have been written
         in that direction: the reader gets exactly the first N bytes (if it
         had already read more, the reset comes after those), then
-        L{ConnectionLost}; the writer gets L{ConnectionLost} too.  An address
-        target then applies to the open connections and to those made
-        later, up to C{limit} connections in all (L{None}: no limit).
+        L{ConnectionLost<twisted.internet.error.ConnectionLost>}; the writer gets
+        L{ConnectionLost<twisted.internet.error.ConnectionLost>} too.  An address target
+        then applies to the open connections and to those made later, up to C{limit}
+        connections in all (L{None}: no limit).
 
         @raise ValueError: if C{after_bytes} is negative, or given without a
             C{direction}.
@@ -921,7 +924,8 @@ class _FaultActions(Generic[_R]):
     def abort(self, target: Target, side: str = "client") -> _R:
         """
         Call C{abortConnection()} on the C{side} end of the connections:
-        L{ConnectionAborted} there, L{ConnectionLost} on the other end (part
+        L{ConnectionAborted<twisted.internet.error.ConnectionAborted>} there,
+        L{ConnectionLost<twisted.internet.error.ConnectionLost>} on the other end (part
         1's abort semantics).
 
         @raise ValueError: if C{side} is not C{"client"} or C{"server"}.

@@ -1,14 +1,14 @@
 """
 L{GlobalReactorGuard}: catches work that a test scheduled on the I{global}
-reactor (C{twisted.internet.reactor}) or the global L{Cooperator}
-(C{twisted.internet.task.cooperate}) instead of the L{MemoryNetwork} it was
-given.
+reactor (C{twisted.internet.reactor}) or the global
+L{Cooperator<twisted.internet.task.Cooperator>} (C{twisted.internet.task.cooperate})
+instead of the L{MemoryNetwork} it was given.
 
 Third-party code that forgets an injected clock -- C{TimeoutMixin}'s default
-C{callLater}, a L{LoopingCall} without C{.clock}, C{task.cooperate} behind
-C{FileBodyProducer} or C{static.File} -- schedules on the global reactor,
-which does not run while a test drives its network: the work never happens,
-the test deadlocks with no timer of its own left, and the delayed call leaks
+C{callLater}, a L{LoopingCall<twisted.internet.task.LoopingCall>} without C{.clock},
+C{task.cooperate} behind C{FileBodyProducer} or C{static.File} -- schedules on the
+global reactor, which does not run while a test drives its network: the work never
+happens, the test deadlocks with no timer of its own left, and the delayed call leaks
 into later tests.  The guard records what was already pending when it
 started, watches the scheduling calls while it is active (so it can name the
 line that scheduled each one), and at the end reports and cancels whatever
@@ -291,9 +291,10 @@ class GlobalReactorGuard:
     """
     Watches the global reactor and the global cooperator from L{start} to
     L{stop}, and reports what was scheduled there in between: delayed calls
-    (C{reactor.callLater}, and so C{deferLater}, L{LoopingCall},
-    C{TimeoutMixin} by default), cooperative tasks (C{task.cooperate},
-    C{task.coiterate}) and readers and writers (real file descriptors).
+    (C{reactor.callLater}, and so C{deferLater},
+    L{LoopingCall<twisted.internet.task.LoopingCall>}, C{TimeoutMixin} by default),
+    cooperative tasks (C{task.cooperate}, C{task.coiterate}) and readers and writers
+    (real file descriptors).
 
     Work pending before L{start} is not judged: the test runner itself
     (trial's reactor, an integration suite) may use the global reactor
@@ -543,9 +544,9 @@ class GlobalReactorGuard:
         """
         Stop watching, and remove what was scheduled since L{start}: cancel
         the delayed calls, drop the cooperative tasks from the global
-        cooperator (without firing their L{Deferred}s, which would log
-        errors into a later test), remove the readers and writers.  Calling
-        it again does nothing.
+        cooperator (without firing their L{Deferred<twisted.internet.defer.Deferred>}s,
+        which would log errors into a later test), remove the readers and writers.
+        Calling it again does nothing.
 
         @return: what was removed (as L{activity} described it); L{check}
             raises for it from then on.

@@ -205,8 +205,9 @@ class HostMapResolver:
     families C{addressTypes} asks for (both when L{None}).  IP literals
     resolve to themselves.  C{resolutionBegan} is called at once; the
     addresses and C{resolutionComplete} follow in a later step.  An unknown
-    name completes with no address, which L{HostnameEndpoint} reports as
-    L{DNSLookupError}.
+    name completes with no address, which
+    L{HostnameEndpoint<twisted.internet.endpoints.HostnameEndpoint>} reports as
+    L{DNSLookupError<twisted.internet.error.DNSLookupError>}.
     """
 
     def __init__(

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
 from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import (
@@ -113,7 +114,7 @@ class MemoryNetwork(ReactorCore):
     runs on it.
     Nothing happens until the test drives the network with
     L{run<MemoryNetwork.run>}, L{run_until<MemoryNetwork.run_until>},
-    L{advance<MemoryNetwork.advance>} or L{step}.
+    L{advance<MemoryNetwork.advance>} or L{step<MemoryNetwork.step>}.
 
     What protocols see is what the real reactor shows them, as established
     by the differential oracle (C{tests/oracle}); C{docs/testing.md} lists
@@ -290,7 +291,7 @@ class MemoryNetwork(ReactorCore):
         factory: IProtocolFactory,
         backlog: int = 50,
         interface: str = "",
-    ) -> ListeningPort:
+    ) -> ListeningPort[IPv4Address | IPv6Address]:
         """
         Listen on the virtual address C{interface}:C{port}, as the real
         reactor's C{tcp.Port} (see L{ListeningPort}).
@@ -307,7 +308,7 @@ class MemoryNetwork(ReactorCore):
         """
         if not 0 <= port <= 65535:
             raise OverflowError("bind(): port must be 0-65535.")
-        listening = ListeningPort(
+        listening: ListeningPort[IPv4Address | IPv6Address] = ListeningPort(
             self._tcp, self, self, port, factory, backlog, interface
         )
         listening.startListening()
@@ -327,7 +328,8 @@ class MemoryNetwork(ReactorCore):
         the next iteration the address is resolved and the handshake made;
         the connection is reported (C{buildProtocol}, C{makeConnection}) or
         the attempt fails (C{clientConnectionFailed} with
-        L{ConnectionRefusedError}, L{DNSLookupError}, L{ConnectBindError},
+        L{ConnectionRefusedError<twisted.internet.error.ConnectionRefusedError>},
+        L{DNSLookupError}, L{ConnectBindError<twisted.internet.error.ConnectBindError>},
         L{twisted.internet.error.TimeoutError} ...) in the iteration after.
 
         @param timeout: seconds after which an attempt that has not
@@ -382,9 +384,11 @@ class MemoryNetwork(ReactorCore):
         does: C{doStart} and C{startedConnecting(connector)} now; in the
         next iteration the socket connects at once -- the protocol is built
         and connected then, before the server accepts -- or the attempt
-        fails (C{clientConnectionFailed}: L{ConnectError} with C{ENOENT}
-        for a path nobody listens on; with C{checkPID}, L{BadFileError} if
-        no lock file is held for it).
+        fails (C{clientConnectionFailed}:
+        L{ConnectError<twisted.internet.error.ConnectError>} with C{ENOENT} for a path
+        nobody listens on; with C{checkPID},
+        L{BadFileError<twisted.internet.error.BadFileError>} if no lock file is held for
+        it).
         """
         from poetry.testing._unix import UNIXConnector
 

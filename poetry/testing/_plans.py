@@ -217,8 +217,9 @@ class ResetAfter(PlannedFault):
     """
     Reset the first connection to C{target} once C{after_bytes} bytes (from
     the start of the connection) were written in C{direction}: the reader
-    gets exactly those bytes, then L{ConnectionLost}.  Armed in the
-    network's first pass, so that the scenario can listen first.
+    gets exactly those bytes, then
+    L{ConnectionLost<twisted.internet.error.ConnectionLost>}.  Armed in the network's
+    first pass, so that the scenario can listen first.
     """
 
     target: Target = attrs.field(validator=_target)

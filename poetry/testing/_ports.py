@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import errno
 from collections import deque
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from twisted.internet.abstract import isIPv6Address
 from twisted.internet.address import IPv4Address, IPv6Address
@@ -69,6 +69,9 @@ __all__ = [
 ]
 
 _log = Logger()
+
+# The type of a listening port's address (IPv4 or IPv6 for TCP, UNIX).
+_Address = TypeVar("_Address")
 
 ANY = "0.0.0.0"
 ANY6 = "::"
@@ -434,14 +437,16 @@ class Stack(Protocol):
 
     def resolve_interface(self, interface: str) -> str | None: ...
 
-    def register_listener(self, port: ListeningPort, sock: ListeningSocket) -> None: ...
+    def register_listener(
+        self, port: ListeningPort[Any], sock: ListeningSocket
+    ) -> None: ...
 
     def unregister_listener(
-        self, port: ListeningPort, sock: ListeningSocket
+        self, port: ListeningPort[Any], sock: ListeningSocket
     ) -> None: ...
 
     def accepted(
-        self, port: ListeningPort, sock: Socket
+        self, port: ListeningPort[Any], sock: Socket
     ) -> ConnectionRecord | None: ...
 
     def orphaned(self, sock: Socket) -> None: ...
@@ -451,7 +456,7 @@ _CONNECTION_DONE = Failure(ConnectionDone())
 
 
 @implementer(IListeningPort)
-class ListeningPort:
+class ListeningPort(Generic[_Address]):
     """
     A listening TCP port of a L{MemoryNetwork}, as the real reactor's
     C{tcp.Port}: an IPv6 one if the interface is an IPv6 literal (its
@@ -501,7 +506,7 @@ class ListeningPort:
         self.numberAccepts = 100
         self.deferred: Deferred[None] | None = None
         self._socket: ListeningSocket | None = None
-        self._host: Any = None
+        self._host: _Address | None = None
         # destination address -> the server end's address
         self._server_addresses: dict[str, Any] = {}
         # As tcp.Port's _addressType: chosen by the interface's form.
@@ -757,9 +762,11 @@ class ListeningPort:
     def _logConnectionLostMsg(self) -> None:
         _log.info("(TCP Port {port} Closed)", port=self._realPortNumber)
 
-    def getHost(self) -> Any:
+    def getHost(self) -> _Address:  # type: ignore[override]  # a precise IAddress
         """
-        The bound address, with the allocated port number.
+        The bound address, with the allocated port number (an
+        L{IPv4Address<twisted.internet.address.IPv4Address>} or an
+        L{IPv6Address<twisted.internet.address.IPv6Address>} for TCP).
 
         @raise AttributeError: when not listening (the real reactor's socket
             is gone too).

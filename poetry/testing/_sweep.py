@@ -515,6 +515,24 @@ def _describe_seeds(seeds: Sequence[int]) -> str:
     return f"{len(seeds)} seeds (crc32 {digest:08x})"
 
 
+def _detach_inherited_logging() -> None:
+    """
+    In a sweep's worker process: drop the log observers the process
+    inherited, so that its runs' log events stay in it.
+
+    A forked worker starts with its parent's observers, and some write to
+    what the parent shares with others: trial's distributed workers send
+    each event over their AMP channel to the manager, where a second
+    writer's boxes are answered to a request the parent never made.  The
+    runs' outcomes reach the parent in the batch's result instead.
+    """
+    from twisted.logger import globalLogPublisher
+
+    # LogPublisher has no public way to list its observers.
+    for observer in list(getattr(globalLogPublisher, "_observers", [])):
+        globalLogPublisher.removeObserver(observer)
+
+
 def _run_batch(
     scenario: Callable[[int], object],
     items: Sequence[tuple[int, int]],
@@ -578,7 +596,7 @@ class Sweep:
 
     @ivar scenario: called with each seed; it fails by raising.  For
         C{workers > 1} it must be picklable (a module-level function, or a
-        L{functools.partial} of one).
+        C{functools.partial} of one).
     @ivar points: the declared points: names (each must be reached by at
         least one seed) or C{{name: seeds needed}}.
     """
@@ -607,7 +625,7 @@ class Sweep:
             L{Shard}); points are then checked when the shards' results are
             merged (L{SweepResult.merge}).
         @param test_id: the test to name in the replay line of a failure.
-        @param mp_context: the L{multiprocessing} context of the worker
+        @param mp_context: the C{multiprocessing} context of the worker
             processes (the default one if L{None}).
         @param check: raise L{SweepFailed} if the sweep fails (see
             L{SweepResult.check}); else just return the result.
@@ -648,7 +666,9 @@ class Sweep:
             parts = [_run_batch(self.scenario, items, description, self.points)]
         else:
             with ProcessPoolExecutor(
-                max_workers=workers, mp_context=mp_context
+                max_workers=workers,
+                mp_context=mp_context,
+                initializer=_detach_inherited_logging,
             ) as pool:
                 futures = [
                     pool.submit(

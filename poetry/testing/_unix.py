@@ -233,7 +233,7 @@ class UNIXServerTransport(ServerTransport):
         return f"{self._protocol_prefix()},{self.sessionno},"
 
 
-class UNIXListeningPort(ListeningPort):
+class UNIXListeningPort(ListeningPort[UNIXAddress]):
     """
     A listening UNIX port of a
     L{MemoryNetwork<poetry.testing.MemoryNetwork>}, as the real reactor's

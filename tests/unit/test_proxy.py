@@ -992,3 +992,17 @@ class PoemCacheTests(SynchronousTestCase):
         self.assertIsNone(cache.cached())
         cache.get()
         self.assertEqual(len(self.fetches), 2)
+
+
+class DocumentExampleTests(SynchronousTestCase):
+    """
+    The example of C{docs/proxy.md} runs as shown.
+    """
+
+    def test_proxy(self) -> None:
+        """
+        The proxy example: transformed on the first fetch, then cached.
+        """
+        from tests.unit.test_testing_support import run_document_example
+
+        run_document_example(self, "proxy", 1, guide="proxy.md")

@@ -36,3 +36,33 @@ class ReadmeExampleTests(SynchronousTestCase):
         result = TestResult()
         trial.TestSuite([case("test_slow_poem")]).run(result)
         self.assertEqual((result.testsRun, result.errors, result.failures), (1, [], []))
+
+
+class ExtractExamplesTests(SynchronousTestCase):
+    """
+    C{tests/extract_examples.py}, which hands the examples to mypy in the
+    C{typing} environment, finds every example the tests run.
+    """
+
+    def test_everyExample(self) -> None:
+        """
+        The README's block and each marked example of the guides become one
+        module of C{doc_examples}; the state machine continues the Hypothesis
+        example, whose names it uses.
+        """
+        from tests.extract_examples import main
+
+        directory = Path(self.mktemp())
+        main(str(directory))
+        package = directory / "doc_examples"
+        modules = sorted(path.stem for path in package.glob("*.py"))
+        guide = (README.parent / "docs" / "testing.md").read_text("utf-8")
+        marked = len(re.findall(r"<!-- example: ", guide))
+        testing = [name for name in modules if name.startswith("testing_")]
+        self.assertEqual(len(testing), marked - 1)
+        self.assertIn("readme_01", modules)
+        self.assertIn("proxy_proxy", modules)
+        self.assertIn("__init__", modules)
+        hypothesis = (package / "testing_hypothesis.py").read_text("utf-8")
+        self.assertIn("class ReceiverMachine", hypothesis)
+        self.assertNotIn("testing_state_machine", modules)

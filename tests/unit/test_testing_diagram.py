@@ -1216,8 +1216,13 @@ class TraceCommandTests(SynchronousTestCase):
         """
         self.patch(sys, "argv", ["poetry.testing", "trace", str(self.saved) + ".nope"])
         self.patch(sys, "stderr", io.StringIO())
+        # run_path, not run_module: under pytest an import hook that cannot
+        # hand out code objects claims the plugin's package.
+        import poetry.testing
+
+        main = Path(poetry.testing.__file__).parent / "__main__.py"
         error = self.assertRaises(
-            SystemExit, runpy.run_module, "poetry.testing", run_name="__main__"
+            SystemExit, runpy.run_path, str(main), run_name="__main__"
         )
         self.assertEqual(error.code, 2)
 

@@ -268,9 +268,11 @@ class PullProducer:
         self.events.append("stop")
 
 
-def run_document_example(case: SynchronousTestCase, name: str, tests: int) -> None:
+def run_document_example(
+    case: SynchronousTestCase, name: str, tests: int, guide: str = "testing.md"
+) -> None:
     """
-    Run the example after C{<!-- example: name -->} in C{docs/testing.md},
+    Run the example after C{<!-- example: name -->} in C{docs/<guide>},
     exactly as shown (its own imports included): its test cases must pass,
     C{tests} tests in all.
     """
@@ -279,7 +281,7 @@ def run_document_example(case: SynchronousTestCase, name: str, tests: int) -> No
     from twisted.trial.reporter import TestResult
     from twisted.trial.runner import TestLoader
 
-    document = (Path(__file__).parents[2] / "docs" / "testing.md").read_text("utf-8")
+    document = (Path(__file__).parents[2] / "docs" / guide).read_text("utf-8")
     marker = f"<!-- example: {name} -->"
     case.assertIn(marker, document)
     lines = document.split(marker, 1)[1].splitlines()
@@ -288,7 +290,7 @@ def run_document_example(case: SynchronousTestCase, name: str, tests: int) -> No
     module = f"docs_example_{name}"
     namespace: dict[str, Any] = {"__name__": module}
     source = "\n".join(lines[first + 1 : last])
-    code = compile(source, f"docs/testing.md ({name})", "exec")
+    code = compile(source, f"docs/{guide} ({name})", "exec")
     exec(code, namespace)
     result = TestResult()
     loader = TestLoader()

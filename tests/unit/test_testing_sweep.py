@@ -11,6 +11,7 @@ import multiprocessing
 import os
 from pathlib import Path
 
+from twisted.logger import LogEvent, Logger, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from poetry.testing import (
@@ -53,6 +54,13 @@ def failing(seed: int) -> None:
 
 def always_failing(seed: int) -> None:
     raise ValueError()
+
+
+def logging(seed: int) -> None:
+    """
+    Logs one event per run in the namespace C{sweep-test}.
+    """
+    Logger(namespace="sweep-test").info("run {seed}", seed=seed)
 
 
 FORK = multiprocessing.get_context(
@@ -332,6 +340,33 @@ class ShardTests(SynchronousTestCase):
                 sweep(scenario, range(24), workers=2, mp_context=FORK, check=False),
                 sweep(scenario, range(24), check=False),
             )
+
+    def test_workersKeepTheirLogs(self) -> None:
+        """
+        A worker process does not write its runs' log events to the
+        observers it inherited: trial's distributed workers send each event
+        over a channel to the manager that one writer alone may use.  Here
+        an inherited observer writes to a pipe, and nothing arrives.
+        """
+        if FORK.get_start_method() != "fork":
+            raise AssertionError("this platform cannot fork: the test needs it")
+        readable, writable = os.pipe()
+        self.addCleanup(os.close, readable)
+
+        def observer(event: LogEvent) -> None:
+            if event.get("log_namespace") == "sweep-test":
+                os.write(writable, b"event\n")
+
+        globalLogPublisher.addObserver(observer)
+        try:
+            result = sweep(logging, range(6), workers=2, mp_context=FORK, check=False)
+            logging(99)  # the observer is live here
+        finally:
+            globalLogPublisher.removeObserver(observer)
+            os.close(writable)
+        self.assertEqual(result.runs, 6)
+        with os.fdopen(os.dup(readable), "rb") as pipe:
+            self.assertEqual(pipe.read(), b"event\n")
 
     def test_mergeChecks(self) -> None:
         """

@@ -1,0 +1,1 @@
+The `MemoryNetwork` is checked against the real reactor by a differential oracle: 252 scenarios in 17 families (connect, ports, factories, time, data, close, abort, half-close, producers, reset, UNIX, IPv6, UDP, TLS, ...) whose outcomes were recorded from the real reactor run on both, in `tests/oracle/` (`python -m tests.oracle list|show|record`).

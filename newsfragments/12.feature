@@ -1,0 +1,1 @@
+A pytest plugin (installed with the package, no configuration): the `memory_network` fixture, the `memory_network` marker for its options, the seed and a one-line pytest reproduction on failure, and the global-reactor guard; `poetry.testing.strategies` gives Hypothesis strategies for link conditions, fault plans and seeds and a `MemoryNetworkStateMachine` base class.
