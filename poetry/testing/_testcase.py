@@ -319,7 +319,8 @@ class MemoryNetworkTestCase(SynchronousTestCase):
         Fail the test if its network does not pass the teardown checks
         (L{teardown_failure}: the global reactor unused, the network clean),
         unless it failed already.  What it left on the global reactor was
-        cancelled by a cleanup already.
+        cancelled by a cleanup already -- or is now, when another framework
+        calls C{setUp} and C{tearDown} without trial's cleanups.
         """
         try:
             net = self.__dict__.get("net")
@@ -329,4 +330,6 @@ class MemoryNetworkTestCase(SynchronousTestCase):
             if message is not None:
                 raise self.failureException(message)
         finally:
+            if self._global_guard is not None:
+                self._global_guard.stop()
             super().tearDown()

@@ -11,8 +11,9 @@ import multiprocessing
 import os
 from pathlib import Path
 
-from twisted.logger import LogEvent, Logger, globalLogPublisher
+from twisted.logger import ILogObserver, LogEvent, Logger, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import provider
 
 from poetry.testing import (
     SEED_ENVIRONMENT_VARIABLE,
@@ -353,6 +354,7 @@ class ShardTests(SynchronousTestCase):
         readable, writable = os.pipe()
         self.addCleanup(os.close, readable)
 
+        @provider(ILogObserver)
         def observer(event: LogEvent) -> None:
             if event.get("log_namespace") == "sweep-test":
                 os.write(writable, b"event\n")

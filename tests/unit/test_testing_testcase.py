@@ -26,6 +26,7 @@ from poetry.testing import (
 )
 from poetry.testing._seed import current_test
 from poetry.testing._testcase import add_note, mentions_seed, teardown_failure
+from tests.unit.test_testing_guard import global_reactor
 from tests.unit.test_testing_support import connect_pair
 
 
@@ -437,3 +438,5 @@ class SetUpTests(SynchronousTestCase):
         case.setUp()
         self.assertEqual(case.net.test_id, case.id())
         case.tearDown()
+        # Without trial's cleanups, tearDown still put the global reactor back.
+        self.assertNotIn("callLater", vars(global_reactor()))
