@@ -60,7 +60,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from poetry.testing._socket import EPOLLHUP, EPOLLIN, EPOLLOUT, Socket
+from poetry.testing._socket import CONNECTING, EPOLLHUP, EPOLLIN, EPOLLOUT, Socket
 
 if TYPE_CHECKING:
     from poetry.testing._clock import Scheduler
@@ -752,7 +752,9 @@ class MemoryTransport:
         kind = reason.type
         orderly = kind is None or not issubclass(kind, ConnectionAborted)
         if orderly:
-            with suppress(OSError):
+            # tcp.Connection ignores the OSError of shutdown(), which only a
+            # socket still connecting (ENOTCONN) gives.
+            if sock.state != CONNECTING:
                 sock.shutdown_write()
             sock.close()
         else:
