@@ -4,7 +4,8 @@ from, and the fault-injection API (L{Faults}, C{net.faults}).
 
 Nothing here runs until a test sets a condition or injects a fault: the
 network creates its L{LinkControl} on first use, and until then every
-connection takes part 1's plain path.
+socket hands what it sends straight to its peer's receive queue, with no
+L{poetry.testing._link.Link} in between.
 
 Where conditions come from
 ==========================
