@@ -125,7 +125,7 @@ class ServiceTests(SynchronousTestCase):
     def _start(
         self,
         service: Any,
-        reactor: MemoryReactorClock,
+        memory_reactor: MemoryReactorClock,
         kind: type = StreamServerEndpointService,
     ) -> list[str]:
         self.assertIsInstance(service, kind)
@@ -136,7 +136,7 @@ class ServiceTests(SynchronousTestCase):
                 [e for e in events if "poetry: serving" in e.get("log_format", "")],
                 "logged before the reactor runs",
             )
-            reactor.run()
+            memory_reactor.run()
         self.addCleanup(service.stopService)
         return [
             event["log_format"].format(**event)

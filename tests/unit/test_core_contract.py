@@ -24,8 +24,8 @@ class MemoryNetworkCoreContractTests(ReactorCoreContractMixin, SynchronousTestCa
         self.addCleanup(self.assertClean, net)
         return net
 
-    def runReactor(self, reactor: CoreReactor) -> None:
-        reactor.run()
+    def runReactor(self, net: CoreReactor) -> None:
+        net.run()
 
     def assertClean(self, net: MemoryNetwork) -> None:
         """

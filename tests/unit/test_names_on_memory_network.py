@@ -40,6 +40,7 @@ from poetry.testing import (
     MemoryNetwork,
     MemoryNetworkTestCase,
 )
+from tests.unit.test_testing_guard import stand_in_global_reactor
 
 _Records = tuple[list[dns.RRHeader], list[dns.RRHeader], list[dns.RRHeader]]
 
@@ -311,8 +312,7 @@ class TCPGuardTests(MemoryNetworkTestCase):
         on the global reactor made from C{twisted/names} and the fix, and
         the global reactor is left clean.
         """
-        from twisted.internet import reactor
-
+        reactor = stand_in_global_reactor(self)
         before = list(reactor.getDelayedCalls())
 
         class Inner(MemoryNetworkTestCase):

@@ -37,6 +37,7 @@ from poetry.testing import (
     RandomSizes,
     route_global_cooperator,
 )
+from tests.unit.test_testing_guard import stand_in_global_reactor
 from tests.unit.test_tls_on_memory_network import authority
 
 if TYPE_CHECKING:
@@ -262,6 +263,7 @@ class SMTPGuardTests(MemoryNetworkTestCase):
         the fix C{route_global_cooperator}, and the server's C{TimeoutMixin}
         timer with the fix C{protocol.callLater = net.callLater}.
         """
+        stand_in_global_reactor(self)
 
         class Inner(MemoryNetworkTestCase):
             def test_inner(self) -> None:

@@ -5,10 +5,14 @@ or the global cooperator fails, naming the callable, the line that
 scheduled it and the fix, and the work is cancelled so that later tests are
 not affected.
 
-Unit tests never use the global reactor; these tests must, to prove that
-the guard catches it.  They use it only through inner test cases (run into
-a L{TestResult}) or an explicit guard, and each checks that the global
-reactor and cooperator are left exactly as they were found.
+Unit tests never use the real reactor: these tests make a
+L{MemoryReactorClock} the global reactor (and a fresh cooperator the global
+cooperator) for their duration (L{stand_in_global_reactor}), so that code
+that imports C{twisted.internet.reactor} -- C{TimeoutMixin}, C{LoopingCall},
+C{task.cooperate} -- reaches the stand-in, which the guard watches as it
+would the real one.  Each checks that the stand-ins are left exactly as they
+were found.  C{tests.integration.test_guard} shows the same on the real
+global reactor.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ from traceback import FrameSummary
 from typing import Any
 from unittest import mock
 
+import twisted.internet
 from twisted.internet import task
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReadDescriptor, IWriteDescriptor
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import LoopingCall, deferLater
+from twisted.internet.testing import MemoryReactorClock
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 from twisted.trial.reporter import TestResult
@@ -47,13 +53,48 @@ from tests.unit.test_testing_core import run_document_example
 THIS_FILE = "tests/unit/test_testing_guard.py"
 
 
+_MISSING = object()
+
+
+def stand_in_global_reactor(case: SynchronousTestCase) -> MemoryReactorClock:
+    """
+    Make a new L{MemoryReactorClock} the global reactor
+    (C{twisted.internet.reactor}, as C{sys.modules} and the package hold it)
+    and a new L{task.Cooperator}, which schedules on it, the global
+    cooperator, until C{case}'s cleanups put the previous ones back.
+
+    @return: the stand-in reactor.
+    """
+    stand_in = MemoryReactorClock()
+    modules: dict[str, Any] = sys.modules
+    package = vars(twisted.internet)
+    saved = [
+        (holder, key, holder.get(key, _MISSING))
+        for holder, key in ((modules, "twisted.internet.reactor"), (package, "reactor"))
+    ]
+    cooperator = task._theCooperator
+
+    def restore() -> None:
+        task._theCooperator = cooperator
+        for holder, key, value in saved:
+            if value is _MISSING:
+                holder.pop(key, None)
+            else:
+                holder[key] = value
+
+    for holder, key, _ in saved:
+        holder[key] = stand_in
+    task._theCooperator = task.Cooperator()
+    case.addCleanup(restore)
+    return stand_in
+
+
 def global_reactor() -> Any:
     """
-    The global reactor (trial has installed it).
+    The global reactor installed now (in these tests, the stand-in of
+    L{stand_in_global_reactor}); never installs one.
     """
-    from twisted.internet import reactor
-
-    return reactor
+    return sys.modules["twisted.internet.reactor"]
 
 
 def global_state() -> tuple[list[object], list[object], object]:
@@ -106,48 +147,41 @@ class _Timeout(Protocol, TimeoutMixin):
 
 
 @implementer(IWriteDescriptor)
-class _PipeWriter:
+class _Writer:
     """
-    A writer of one end of an OS pipe.
+    A writer, as a reactor's C{addWriter} takes one.
     """
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
 
     def fileno(self) -> int:
-        return self.fd
+        return 7
 
     def doWrite(self) -> None:
-        os.write(self.fd, b"x")
+        raise AssertionError("never dispatched")
 
     def connectionLost(self, reason: Failure) -> None:
-        os.close(self.fd)
+        raise AssertionError("never dispatched")
 
     def logPrefix(self) -> str:
-        return "pipe"
+        return "writer"
 
 
 @implementer(IReadDescriptor)
-class _PipeReader:
+class _Reader:
     """
-    A reader of one end of an OS pipe (a real file descriptor, not a
-    socket).
+    A reader, as a reactor's C{addReader} takes one.
     """
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
 
     def fileno(self) -> int:
-        return self.fd
+        return 6
 
     def doRead(self) -> None:
-        os.read(self.fd, 1)
+        raise AssertionError("never dispatched")
 
     def connectionLost(self, reason: Failure) -> None:
-        os.close(self.fd)
+        raise AssertionError("never dispatched")
 
     def logPrefix(self) -> str:
-        return "pipe"
+        return "reader"
 
 
 class MemoryNetworkTestCaseGuardTests(MemoryNetworkTestCase):
@@ -158,6 +192,7 @@ class MemoryNetworkTestCaseGuardTests(MemoryNetworkTestCase):
 
     def setUp(self) -> None:
         super().setUp()
+        stand_in_global_reactor(self)
         self.before = global_state()
 
     def tearDown(self) -> None:
@@ -166,7 +201,7 @@ class MemoryNetworkTestCaseGuardTests(MemoryNetworkTestCase):
 
     def test_callLater(self) -> None:
         """
-        A test calling C{reactor.callLater} on the global reactor fails; the
+        A test scheduling a delayed call on the global reactor fails; the
         message names the call, the test line that scheduled it, and the
         fix; the call is cancelled.
         """
@@ -266,22 +301,19 @@ class MemoryNetworkTestCaseGuardTests(MemoryNetworkTestCase):
 
     def test_readerAndWriter(self) -> None:
         """
-        A reader and a writer added to the global reactor (real file
-        descriptors) are reported and removed.
+        A reader and a writer added to the global reactor are reported and
+        removed.
         """
-        read_end, write_end = os.pipe()
-        self.addCleanup(os.close, write_end)
-        self.addCleanup(os.close, read_end)
-        reader, writer = _PipeReader(read_end), _PipeWriter(write_end)
+        reader, writer = _Reader(), _Writer()
 
         def leak(case: MemoryNetworkTestCase) -> None:
             global_reactor().addReader(reader)
             global_reactor().addWriter(writer)
 
         text = failure_text(run_inner(leak))
-        self.assertIn("1. reader: _PipeReader", text)
+        self.assertIn("1. reader: _Reader", text)
         self.assertIn("global_reactor().addReader(reader)", text)
-        self.assertIn("2. writer: _PipeWriter", text)
+        self.assertIn("2. writer: _Writer", text)
         self.assertIn("global_reactor().addWriter(writer)", text)
         self.assertIn("connect and listen through the network", text)
         self.assertNotIn(reader, global_reactor().getReaders())
@@ -357,6 +389,7 @@ class GlobalReactorGuardTests(SynchronousTestCase):
     """
 
     def setUp(self) -> None:
+        stand_in_global_reactor(self)
         self.before = global_state()
 
     def tearDown(self) -> None:

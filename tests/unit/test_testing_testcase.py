@@ -26,7 +26,7 @@ from poetry.testing import (
 )
 from poetry.testing._seed import current_test
 from poetry.testing._testcase import add_note, mentions_seed, teardown_failure
-from tests.unit.test_testing_guard import global_reactor
+from tests.unit.test_testing_guard import global_reactor, stand_in_global_reactor
 from tests.unit.test_testing_support import connect_pair
 
 
@@ -434,6 +434,7 @@ class SetUpTests(SynchronousTestCase):
             def test_one(self) -> None:
                 pass
 
+        stand_in_global_reactor(self)
         case = Inner("test_one")
         case.setUp()
         self.assertEqual(case.net.test_id, case.id())

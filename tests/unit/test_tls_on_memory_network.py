@@ -75,6 +75,7 @@ from poetry.testing import (
     route_global_tls_clock,
 )
 from poetry.testing._tls import TLS_EXTRA
+from tests.unit.test_testing_guard import stand_in_global_reactor
 
 if TYPE_CHECKING:
     _TestCaseBase = MemoryNetworkTestCase
@@ -711,6 +712,10 @@ class TLSGuardTests(MemoryNetworkTestCase):
     the fix.
     """
 
+    def setUp(self) -> None:
+        super().setUp()
+        self.global_reactor = stand_in_global_reactor(self)
+
     def test_agentWithoutRouting(self) -> None:
         """
         C{Agent} over C{https} without L{route_global_tls_clock}: the
@@ -722,9 +727,7 @@ class TLSGuardTests(MemoryNetworkTestCase):
         led to it, the TLS module it went through and the fix; the guard
         cancels it.
         """
-        from twisted.internet import reactor
-
-        before = list(reactor.getDelayedCalls())
+        before = list(self.global_reactor.getDelayedCalls())
 
         class Inner(MemoryNetworkTestCase):
             def test_inner(self) -> None:
@@ -752,7 +755,7 @@ class TLSGuardTests(MemoryNetworkTestCase):
         self.assertIn("in test_inner", text)
         self.assertIn("through twisted/protocols/tls.py:", text)
         self.assertIn("route_global_tls_clock(self.net)", text)
-        self.assertEqual(list(reactor.getDelayedCalls()), before)
+        self.assertEqual(list(self.global_reactor.getDelayedCalls()), before)
 
     def test_writesThatWorkByAccident(self) -> None:
         """
@@ -848,11 +851,11 @@ class TLSGuardTests(MemoryNetworkTestCase):
         and cancels itself before it runs is the test's business: unlike one
         a library cancelled, the guard does not report it.
         """
-        from twisted.internet import reactor
+        global_reactor = self.global_reactor
 
         class Inner(MemoryNetworkTestCase):
             def test_inner(self) -> None:
-                reactor.callLater(5, lambda: None).cancel()
+                global_reactor.callLater(5, lambda: None).cancel()
 
         result = TestResult()
         Inner("test_inner").run(result)

@@ -50,6 +50,7 @@ from poetry.testing import (
     StepBudgetExceeded,
     route_global_cooperator,
 )
+from tests.unit.test_testing_guard import stand_in_global_reactor
 
 #: A body big enough to take many pieces under every chunking policy.
 BODY = bytes(range(256)) * 32  # 8 KiB
@@ -358,6 +359,7 @@ class StaticFileGuardTests(MemoryNetworkTestCase):
         path.child("poem.bin").setContent(BODY)
         from twisted.internet import task
 
+        stand_in_global_reactor(self)
         before = list(task._theCooperator._tasks)
 
         class Inner(MemoryNetworkTestCase):
