@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import attrs
 from twisted.internet.address import IPv4Address, IPv6Address
 
-from poetry.testing._conditions import DIRECTIONS
+from poetry.testing._conditions import DIRECTIONS, check_probability
 from poetry.testing._faults import DROP, HOLD, FaultableNetwork
 
 if TYPE_CHECKING:
@@ -56,13 +56,6 @@ def _positive_number(
 def _count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{attribute.name} must be an int >= 0, not {value!r}")
-
-
-def _probability(
-    instance: object, attribute: attrs.Attribute[float], value: float
-) -> None:
-    if not (isinstance(value, (int, float)) and 0 <= value <= 1):
-        raise ValueError(f"{attribute.name} must be in [0, 1], not {value!r}")
 
 
 @attrs.frozen
@@ -107,7 +100,7 @@ class Chaos:
     max_faults: int = attrs.field(default=3, validator=_count)
     max_duration: float = attrs.field(default=5.0, validator=_positive_number)
     max_bytes: int = attrs.field(default=1000, validator=_count)
-    probability: float = attrs.field(default=0.5, validator=_probability)
+    probability: float = attrs.field(default=0.5, validator=check_probability)
 
     def install(self, net: FaultableNetwork) -> None:
         """

@@ -305,24 +305,54 @@ One byte per C{dataReceived}.
 """
 
 
-def _non_negative(
+def _number(value: object) -> bool:
+    """
+    Whether C{value} is a finite real number (a C{bool} is not one here).
+    """
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def check_delay(
     instance: object, attribute: attrs.Attribute[float], value: float
 ) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+    """
+    An C{attrs} validator: a finite number >= 0 (a delay, in seconds).
+    """
+    if not (_number(value) and value >= 0):
         raise ValueError(
             f"{attribute.name} must be a finite number >= 0, not {value!r}"
         )
 
 
-def _bandwidth(
+def check_bandwidth(
     instance: object, attribute: attrs.Attribute[float | None], value: float | None
 ) -> None:
+    """
+    An C{attrs} validator: a finite number of bytes per second > 0, or
+    L{None} (unlimited).
+    """
     if value is None:
         return
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+    if not (_number(value) and value > 0):
         raise ValueError(
             f"bandwidth must be a finite number of bytes per second > 0, or "
             f"None, not {value!r}"
+        )
+
+
+def check_probability(
+    instance: object, attribute: attrs.Attribute[float], value: float
+) -> None:
+    """
+    An C{attrs} validator: a probability, in [0, 1].
+    """
+    if not (_number(value) and 0 <= value <= 1):
+        raise ValueError(
+            f"{attribute.name} must be a probability in [0, 1], not {value!r}"
         )
 
 
@@ -350,9 +380,9 @@ class LinkConditions:
     """
 
     chunking: ChunkingPolicy = attrs.field(default=WHOLE, validator=_policy)
-    latency: float = attrs.field(default=0.0, validator=_non_negative)
-    jitter: float = attrs.field(default=0.0, validator=_non_negative)
-    bandwidth: float | None = attrs.field(default=None, validator=_bandwidth)
+    latency: float = attrs.field(default=0.0, validator=check_delay)
+    jitter: float = attrs.field(default=0.0, validator=check_delay)
+    bandwidth: float | None = attrs.field(default=None, validator=check_bandwidth)
 
     @property
     def plain(self) -> bool:

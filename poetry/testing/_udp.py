@@ -73,7 +73,6 @@ are lost, in either mode.
 from __future__ import annotations
 
 import errno
-import math
 import socket as _stdlib_socket
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -103,6 +102,11 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from poetry.testing._conditions import (
+    check_bandwidth,
+    check_delay,
+    check_probability,
+)
 from poetry.testing._ports import PortTable
 from poetry.testing._socket import EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, os_error
 
@@ -211,50 +215,6 @@ def _is_multicast(host: str) -> bool:
 # -- conditions ----------------------------------------------------------------
 
 
-def _probability(
-    instance: object, attribute: attrs.Attribute[float], value: float
-) -> None:
-    if not (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and 0.0 <= value <= 1.0
-    ):
-        raise ValueError(
-            f"{attribute.name} must be a probability in [0, 1], not {value!r}"
-        )
-
-
-def _non_negative(
-    instance: object, attribute: attrs.Attribute[float], value: float
-) -> None:
-    if not (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value >= 0
-    ):
-        raise ValueError(
-            f"{attribute.name} must be a finite number >= 0, not {value!r}"
-        )
-
-
-def _bandwidth(
-    instance: object, attribute: attrs.Attribute[float | None], value: float | None
-) -> None:
-    if value is None:
-        return
-    if not (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
-    ):
-        raise ValueError(
-            f"bandwidth must be a finite number of bytes per second > 0, or "
-            f"None, not {value!r}"
-        )
-
-
 @attrs.frozen
 class DatagramConditions:
     """
@@ -296,13 +256,13 @@ class DatagramConditions:
         seconds.
     """
 
-    latency: float = attrs.field(default=0.0, validator=_non_negative)
-    jitter: float = attrs.field(default=0.0, validator=_non_negative)
-    bandwidth: float | None = attrs.field(default=None, validator=_bandwidth)
-    loss: float = attrs.field(default=0.0, validator=_probability)
-    duplicate: float = attrs.field(default=0.0, validator=_probability)
-    reorder: float = attrs.field(default=0.0, validator=_probability)
-    reorder_delay: float = attrs.field(default=0.01, validator=_non_negative)
+    latency: float = attrs.field(default=0.0, validator=check_delay)
+    jitter: float = attrs.field(default=0.0, validator=check_delay)
+    bandwidth: float | None = attrs.field(default=None, validator=check_bandwidth)
+    loss: float = attrs.field(default=0.0, validator=check_probability)
+    duplicate: float = attrs.field(default=0.0, validator=check_probability)
+    reorder: float = attrs.field(default=0.0, validator=check_probability)
+    reorder_delay: float = attrs.field(default=0.01, validator=check_delay)
 
     @property
     def plain(self) -> bool:

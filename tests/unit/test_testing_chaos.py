@@ -91,6 +91,7 @@ class ChaosPlanTests(SynchronousTestCase):
         self.assertRaises(ValueError, Chaos, horizon=0)
         self.assertRaises(ValueError, Chaos, max_faults=-1)
         self.assertRaises(ValueError, Chaos, probability=1.5)
+        self.assertRaises(ValueError, Chaos, probability=True)
         self.assertEqual(Chaos(kinds=("stall", "abort")).kinds, ("abort", "stall"))
 
     def test_planIsTheFirstFaultEvent(self) -> None:

@@ -199,9 +199,10 @@ class ChunkingPolicyTests(SynchronousTestCase):
     def test_invalidConditions(self) -> None:
         """
         Latency and jitter must be finite and not negative, bandwidth
-        positive (or L{None}), chunking a policy.
+        positive (or L{None}), chunking a policy; a C{bool} is no number.
         """
         self.assertRaises(ValueError, LinkConditions, latency=-1)
+        self.assertRaises(ValueError, LinkConditions, latency=True)
         self.assertRaises(ValueError, LinkConditions, jitter=float("inf"))
         self.assertRaises(ValueError, LinkConditions, bandwidth=0)
         self.assertRaises(TypeError, LinkConditions, chunking="random")
