@@ -57,6 +57,7 @@ from tests.unit.test_testing_support import (
     RecordingClientFactory,
     RecordingServerFactory,
     connect_pair,
+    run_document_example,
 )
 
 
@@ -1392,23 +1393,6 @@ class LinkInternalsTests(MemoryNetworkTestCase):
         self.net.run()
 
 
-def _document_example(name: str) -> str:
-    """
-    The Python code block after C{<!-- example: name -->} in
-    C{docs/testing.md}.
-    """
-    from pathlib import Path
-
-    document = (Path(__file__).parents[2] / "docs" / "testing.md").read_text("utf-8")
-    marker = f"<!-- example: {name} -->"
-    if marker not in document:
-        raise AssertionError(f"docs/testing.md has no {marker}")
-    lines = document.split(marker, 1)[1].splitlines()
-    first = next(i for i, line in enumerate(lines) if line.startswith("```python"))
-    last = next(i for i in range(first + 1, len(lines)) if lines[i].startswith("```"))
-    return "\n".join(lines[first + 1 : last])
-
-
 class DocumentExampleTests(SynchronousTestCase):
     """
     The examples of the link conditions, faults and chaos sections of
@@ -1417,26 +1401,7 @@ class DocumentExampleTests(SynchronousTestCase):
     """
 
     def run_example(self, name: str, tests: int) -> None:
-        from twisted.trial.reporter import TestResult
-        from twisted.trial.runner import TestLoader
-
-        module = f"docs_example_{name}"
-        namespace: dict[str, Any] = {"__name__": module}
-        code = compile(_document_example(name), f"docs/testing.md ({name})", "exec")
-        exec(code, namespace)
-        result = TestResult()
-        loader = TestLoader()
-        for value in list(namespace.values()):
-            if (
-                isinstance(value, type)
-                and issubclass(value, SynchronousTestCase)
-                and value.__module__ == module
-            ):
-                loader.loadClass(value).run(result)
-        problems = [str(failure) for _, failure in result.errors + result.failures]
-        self.assertEqual(problems, [])
-        self.assertEqual(result.testsRun, tests)
-        self.assertTrue(result.wasSuccessful())
+        run_document_example(self, name, tests)
 
     def test_chunking(self) -> None:
         """

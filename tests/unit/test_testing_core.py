@@ -7,8 +7,6 @@ it shares with the real reactor is pinned by C{tests.core_contract}.
 
 from __future__ import annotations
 
-from typing import Any
-
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred
 from twisted.internet.error import (
@@ -18,8 +16,6 @@ from twisted.internet.error import (
 )
 from twisted.internet.interfaces import IReactorCore, IReactorFromThreads
 from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
-from twisted.trial.reporter import TestResult
-from twisted.trial.runner import TestLoader
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import provider
 from zope.interface.verify import verifyObject
@@ -28,32 +24,9 @@ from poetry import poems
 from poetry._services import ServerOptions, make_server_service
 from poetry.client import get_poetry
 from poetry.testing import Deadlock, MemoryNetwork, MemoryNetworkTestCase
-from tests.unit.test_testing_conditions import _document_example
+from tests.unit.test_testing_support import run_document_example
 
 CAFE = poems.load("cafe")
-
-
-def run_document_example(case: SynchronousTestCase, name: str, tests: int) -> None:
-    """
-    Run the example C{name} of C{docs/testing.md}, exactly as shown (its
-    own imports included): its test cases must pass, C{tests} tests in all.
-    """
-    module = f"docs_example_{name}"
-    namespace: dict[str, Any] = {"__name__": module}
-    code = compile(_document_example(name), f"docs/testing.md ({name})", "exec")
-    exec(code, namespace)
-    result = TestResult()
-    loader = TestLoader()
-    for value in list(namespace.values()):
-        if (
-            isinstance(value, type)
-            and issubclass(value, SynchronousTestCase)
-            and value.__module__ == module
-        ):
-            loader.loadClass(value).run(result)
-    problems = [str(failure) for _, failure in result.errors + result.failures]
-    case.assertEqual(problems, [])
-    case.assertEqual(result.testsRun, tests)
 
 
 class InterfaceTests(SynchronousTestCase):

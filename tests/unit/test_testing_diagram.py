@@ -24,7 +24,6 @@ from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
 from twisted.trial.reporter import TestResult
-from twisted.trial.runner import TestLoader
 from twisted.trial.unittest import SynchronousTestCase
 
 from poetry.client import get_poetry
@@ -57,6 +56,8 @@ from tests.unit.test_testing_support import (
     RecordingClientFactory,
     RecordingServerFactory,
     connect_pair,
+    document_block,
+    run_document_example,
 )
 
 SERVER = "127.0.0.1:32768"
@@ -1231,19 +1232,6 @@ def _document() -> str:
     return (Path(__file__).parents[2] / "docs" / "testing.md").read_text("utf-8")
 
 
-def _block_after(marker: str, fence: str) -> str:
-    """
-    The fenced block (C{```fence}) after C{marker} in C{docs/testing.md}.
-    """
-    document = _document()
-    if marker not in document:
-        raise AssertionError(f"docs/testing.md has no {marker}")
-    lines = document.split(marker, 1)[1].splitlines()
-    first = next(i for i, line in enumerate(lines) if line.startswith("```" + fence))
-    last = next(i for i in range(first + 1, len(lines)) if lines[i].startswith("```"))
-    return "\n".join(lines[first + 1 : last])
-
-
 class DocumentPictureTests(SynchronousTestCase):
     """
     The picture and the Mermaid text in C{docs/testing.md} are what the code
@@ -1266,9 +1254,7 @@ class DocumentPictureTests(SynchronousTestCase):
         """
         The Mermaid block of the guide is the same scenario's Mermaid text.
         """
-        shown = _block_after(
-            "<!-- mermaid: tests/unit/diagram_example.py -->", "mermaid"
-        )
+        shown = document_block("mermaid: tests/unit/diagram_example.py", "mermaid")
         self.assertEqual(shown + "\n", diagram_example.draw("mermaid"))
 
     def test_guideShowsAndExplainsThePicture(self) -> None:
@@ -1297,36 +1283,17 @@ class DocumentExampleTests(SynchronousTestCase):
     ones.
     """
 
-    def run_example(self, name: str, tests: int) -> dict[str, object]:
-        module = f"docs_example_{name}"
-        namespace: dict[str, object] = {"__name__": module}
-        source = _block_after(f"<!-- example: {name} -->", "python")
-        exec(compile(source, f"docs/testing.md ({name})", "exec"), namespace)
-        result = TestResult()
-        loader = TestLoader()
-        for value in list(namespace.values()):
-            if (
-                isinstance(value, type)
-                and issubclass(value, SynchronousTestCase)
-                and value.__module__ == module
-            ):
-                loader.loadClass(value).run(result)
-        problems = [str(failure) for _, failure in result.errors + result.failures]
-        self.assertEqual(problems, [])
-        self.assertEqual(result.testsRun, tests)
-        return namespace
-
     def test_scripted(self) -> None:
         """
         The scripted-peer example.
         """
-        self.run_example("scripted", 2)
+        run_document_example(self, "scripted", 2)
 
     def test_sweep(self) -> None:
         """
         The sweep example; and the failure it shows is the real one.
         """
-        namespace = self.run_example("sweep", 2)
+        namespace = run_document_example(self, "sweep", 2)
         scenario = namespace["fetch_under_chaos"]
         error = self.assertRaises(
             SweepFailed,
@@ -1335,7 +1302,7 @@ class DocumentExampleTests(SynchronousTestCase):
             range(100),
             points=["the whole poem", "cut mid-poem", "cut before the first byte"],
         )
-        self.assertEqual(str(error), _block_after("<!-- output: sweep -->", "text"))
+        self.assertEqual(str(error), document_block("output: sweep", "text"))
 
     def test_deviation(self) -> None:
         """
@@ -1353,4 +1320,4 @@ class DocumentExampleTests(SynchronousTestCase):
         d.addErrback(lambda failure: None)
         net.run()
         error = self.assertRaises(ScriptDeviation, peer.assert_done)
-        self.assertEqual(str(error), _block_after("<!-- output: deviation -->", "text"))
+        self.assertEqual(str(error), document_block("output: deviation", "text"))

@@ -8,17 +8,12 @@ document shows for the framing bug is the one Hypothesis gives.
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Any
 
-from twisted.trial import runner
-from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase
 
 from poetry.testing import SEED_ENVIRONMENT_VARIABLE
 from tests.unit.pytest_runs import run_pytest
-
-DOCUMENT = Path(__file__).parents[2] / "docs" / "testing.md"
+from tests.unit.test_testing_support import document_block, run_document_example
 
 # A conftest for the Hypothesis examples' run: fewer examples than
 # Hypothesis's default and no "explain" phase (whose comments the document
@@ -40,16 +35,9 @@ settings.load_profile("docs-example")
 def block(marker: str, language: str) -> str:
     """
     The first C{language} code block after C{<!-- marker -->} in the
-    document.
+    document, as a file's text (ending in a newline).
     """
-    document = DOCUMENT.read_text("utf-8")
-    tag = f"<!-- {marker} -->"
-    if tag not in document:
-        raise AssertionError(f"docs/testing.md has no {tag}")
-    lines = document.split(tag, 1)[1].splitlines()
-    first = next(i for i, line in enumerate(lines) if line == f"```{language}")
-    last = next(i for i in range(first + 1, len(lines)) if lines[i] == "```")
-    return "\n".join(lines[first + 1 : last]) + "\n"
+    return document_block(marker, language) + "\n"
 
 
 def without_comments(report: str) -> list[str]:
@@ -75,21 +63,7 @@ class DocumentExampleTests(SynchronousTestCase):
         The trial example: a class attribute and an overridden
         C{make_network} configure the network.
         """
-        module = "docs_example_network_options"
-        namespace: dict[str, Any] = {"__name__": module}
-        code = block("example: network-options", "python")
-        exec(compile(code, "docs/testing.md (network-options)", "exec"), namespace)
-        result = TestResult()
-        for value in list(namespace.values()):
-            if (
-                isinstance(value, type)
-                and issubclass(value, SynchronousTestCase)
-                and value.__module__ == module
-            ):
-                runner.TestLoader().loadClass(value).run(result)
-        problems = [str(failure) for _, failure in result.errors + result.failures]
-        self.assertEqual(problems, [])
-        self.assertEqual(result.testsRun, 2)
+        run_document_example(self, "network-options", 2)
 
     def test_pytest(self) -> None:
         """

@@ -48,7 +48,7 @@ from poetry.testing import (
     route_global_cooperator,
 )
 from poetry.testing._guard import _SITE_DIR, _call_fix
-from tests.unit.test_testing_core import run_document_example
+from tests.unit.test_testing_support import run_document_example
 
 THIS_FILE = "tests/unit/test_testing_guard.py"
 

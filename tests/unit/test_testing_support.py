@@ -5,6 +5,7 @@ Helpers shared by the unit tests of L{poetry.testing} (no tests here).
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, cast
 
 from twisted.internet.interfaces import (
@@ -17,6 +18,8 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import ClientFactory, Protocol, ServerFactory
 from twisted.python.failure import Failure
+from twisted.trial.reporter import TestResult
+from twisted.trial.runner import TestLoader
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
@@ -31,6 +34,7 @@ __all__ = [
     "RecordingClientFactory",
     "RecordingServerFactory",
     "connect_pair",
+    "document_block",
     "run_document_example",
 ]
 
@@ -268,30 +272,39 @@ class PullProducer:
         self.events.append("stop")
 
 
+def document_block(
+    marker: str, language: str = "python", guide: str = "testing.md"
+) -> str:
+    """
+    The first C{language} fenced block after C{<!-- marker -->} in
+    C{docs/<guide>}, without its fences.
+
+    @raise AssertionError: if the guide has no such marker.
+    """
+    document = (Path(__file__).parents[2] / "docs" / guide).read_text("utf-8")
+    tag = f"<!-- {marker} -->"
+    if tag not in document:
+        raise AssertionError(f"docs/{guide} has no {tag}")
+    lines = document.split(tag, 1)[1].splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("```" + language))
+    last = next(i for i in range(first + 1, len(lines)) if lines[i].startswith("```"))
+    return "\n".join(lines[first + 1 : last])
+
+
 def run_document_example(
     case: SynchronousTestCase, name: str, tests: int, guide: str = "testing.md"
-) -> None:
+) -> dict[str, Any]:
     """
     Run the example after C{<!-- example: name -->} in C{docs/<guide>},
     exactly as shown (its own imports included): its test cases must pass,
     C{tests} tests in all.
+
+    @return: the example's module namespace.
     """
-    from pathlib import Path
-
-    from twisted.trial.reporter import TestResult
-    from twisted.trial.runner import TestLoader
-
-    document = (Path(__file__).parents[2] / "docs" / guide).read_text("utf-8")
-    marker = f"<!-- example: {name} -->"
-    case.assertIn(marker, document)
-    lines = document.split(marker, 1)[1].splitlines()
-    first = next(i for i, line in enumerate(lines) if line.startswith("```python"))
-    last = next(i for i in range(first + 1, len(lines)) if lines[i].startswith("```"))
     module = f"docs_example_{name}"
     namespace: dict[str, Any] = {"__name__": module}
-    source = "\n".join(lines[first + 1 : last])
-    code = compile(source, f"docs/{guide} ({name})", "exec")
-    exec(code, namespace)
+    source = document_block(f"example: {name}", "python", guide)
+    exec(compile(source, f"docs/{guide} ({name})", "exec"), namespace)
     result = TestResult()
     loader = TestLoader()
     for value in list(namespace.values()):
@@ -304,3 +317,4 @@ def run_document_example(
     problems = [str(failure) for _, failure in result.errors + result.failures]
     case.assertEqual(problems, [])
     case.assertEqual(result.testsRun, tests)
+    return namespace

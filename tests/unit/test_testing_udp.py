@@ -50,6 +50,7 @@ from poetry.testing import (
     assert_deterministic,
 )
 from poetry.testing._udp import MAX_DATAGRAM, truesize
+from tests.unit.test_testing_support import run_document_example
 
 LOCAL = "127.0.0.1"
 
@@ -1486,30 +1487,4 @@ class DocumentExampleTests(SynchronousTestCase):
         """
         The ping example: an echo at once, and retries under loss.
         """
-        from pathlib import Path
-
-        from twisted.trial.reporter import TestResult
-        from twisted.trial.runner import TestLoader
-
-        document = (Path(__file__).parents[2] / "docs" / "testing.md").read_text(
-            "utf-8"
-        )
-        lines = document.split("<!-- example: udp -->", 1)[1].splitlines()
-        first = next(i for i, line in enumerate(lines) if line.startswith("```python"))
-        last = next(
-            i for i in range(first + 1, len(lines)) if lines[i].startswith("```")
-        )
-        namespace: dict[str, Any] = {"__name__": "docs_example_udp"}
-        code = "\n".join(lines[first + 1 : last])
-        exec(compile(code, "docs/testing.md (udp)", "exec"), namespace)
-        result = TestResult()
-        for value in list(namespace.values()):
-            if (
-                isinstance(value, type)
-                and issubclass(value, SynchronousTestCase)
-                and value.__module__ == "docs_example_udp"
-            ):
-                TestLoader().loadClass(value).run(result)
-        problems = [str(failure) for _, failure in result.errors + result.failures]
-        self.assertEqual(problems, [])
-        self.assertEqual(result.testsRun, 2)
+        run_document_example(self, "udp", 2)

@@ -76,6 +76,7 @@ from poetry.testing import (
 )
 from poetry.testing._tls import TLS_EXTRA
 from tests.unit.test_testing_guard import stand_in_global_reactor
+from tests.unit.test_testing_support import run_document_example
 
 if TYPE_CHECKING:
     _TestCaseBase = MemoryNetworkTestCase
@@ -977,23 +978,6 @@ print("plain TCP fine")
         net.assert_clean()
 
 
-def _document_example(name: str) -> str:
-    """
-    The Python code block after C{<!-- example: name -->} in
-    C{docs/testing.md}.
-    """
-    document = (
-        FilePath(__file__).parent().parent().parent().child("docs").child("testing.md")
-    ).getContent()
-    marker = f"<!-- example: {name} -->".encode()
-    if marker not in document:
-        raise AssertionError(f"docs/testing.md has no {marker!r}")
-    lines = document.split(marker, 1)[1].decode("utf-8").splitlines()
-    first = next(i for i, line in enumerate(lines) if line.startswith("```python"))
-    last = next(i for i in range(first + 1, len(lines)) if lines[i].startswith("```"))
-    return "\n".join(lines[first + 1 : last])
-
-
 class DocumentExampleTests(SynchronousTestCase):
     """
     The example of the "TLS and STARTTLS" section of C{docs/testing.md}
@@ -1005,20 +989,4 @@ class DocumentExampleTests(SynchronousTestCase):
         The example's three tests (SSL4 endpoints, STARTTLS on a line
         protocol, C{Agent} over C{https}) pass.
         """
-        from twisted.trial.runner import TestLoader
-
-        module = "docs_example_tls"
-        namespace: dict[str, Any] = {"__name__": module}
-        code = compile(_document_example("tls"), "docs/testing.md (tls)", "exec")
-        exec(code, namespace)
-        result = TestResult()
-        for value in list(namespace.values()):
-            if (
-                isinstance(value, type)
-                and issubclass(value, SynchronousTestCase)
-                and value.__module__ == module
-            ):
-                TestLoader().loadClass(value).run(result)
-        problems = [str(failure) for _, failure in result.errors + result.failures]
-        self.assertEqual(problems, [])
-        self.assertEqual(result.testsRun, 3)
+        run_document_example(self, "tls", 3)
