@@ -131,6 +131,24 @@ def directions_of(direction: str | None) -> tuple[str, ...]:
     return (direction,)
 
 
+def store_conditions(
+    settings: dict[Any, Any], key: object, value: object, kind: type, what: str
+) -> None:
+    """
+    Set C{settings[key]} to C{value}, or remove it for L{None}.
+
+    @param kind: the type C{value} must have (unless L{None}).
+    @param what: what C{value} is, for the error.
+    @raise TypeError: if C{value} is neither L{None} nor a C{kind}.
+    """
+    if value is None:
+        settings.pop(key, None)
+    elif isinstance(value, kind):
+        settings[key] = value
+    else:
+        raise TypeError(f"{what} must be {kind.__name__} or None, not {value!r}")
+
+
 class ChunkingPolicy:
     """
     Base class of chunking policies (see the module docstring).  Subclasses

@@ -47,7 +47,12 @@ from twisted.internet.protocol import ClientFactory
 from twisted.internet.task import Cooperator
 from zope.interface import classImplements, implementer
 
-from poetry.testing._conditions import PLAIN, LinkConditions, directions_of
+from poetry.testing._conditions import (
+    PLAIN,
+    LinkConditions,
+    directions_of,
+    store_conditions,
+)
 from poetry.testing._connect import Connector, TCPStack
 from poetry.testing._core import ReactorCore
 from poetry.testing._errors import Unclean
@@ -77,15 +82,8 @@ def _one_unit_per_tick() -> Any:
     return _stop
 
 
-def _store(settings: dict[Any, Any], key: object, value: object) -> None:
-    if value is not None and not isinstance(value, LinkConditions):
-        raise TypeError(
-            f"link conditions must be LinkConditions or None, not {value!r}"
-        )
-    if value is None:
-        settings.pop(key, None)
-    else:
-        settings[key] = value
+def _store_link(settings: dict[Any, Any], key: object, value: object) -> None:
+    store_conditions(settings, key, value, LinkConditions, "link conditions")
 
 
 @implementer(
@@ -544,7 +542,7 @@ class MemoryNetwork(ReactorCore):
         """
         links = self._link_control()
         for one in directions_of(direction):
-            _store(links.default_links, one, conditions)
+            _store_link(links.default_links, one, conditions)
         links.refresh()
 
     def set_link(
@@ -563,9 +561,9 @@ class MemoryNetwork(ReactorCore):
         """
         links = self._link_control()
         a, b = links.host(host_a), links.host(host_b)
-        _store(links.pair_links, (a, b), conditions)
+        _store_link(links.pair_links, (a, b), conditions)
         if not one_way:
-            _store(links.pair_links, (b, a), conditions)
+            _store_link(links.pair_links, (b, a), conditions)
         links.refresh()
 
     def set_link_for_listener(
@@ -584,7 +582,7 @@ class MemoryNetwork(ReactorCore):
         links = self._link_control()
         host, port = links.address(address)
         for one in directions_of(direction):
-            _store(links.listener_links, (host, port, one), conditions)
+            _store_link(links.listener_links, (host, port, one), conditions)
         links.refresh()
 
     def set_connection_link(
@@ -606,7 +604,7 @@ class MemoryNetwork(ReactorCore):
         if record is None:
             raise ValueError(f"connection {connection!r} is closed")
         for one in directions_of(direction):
-            _store(links.connection_links, (record.id, one), conditions)
+            _store_link(links.connection_links, (record.id, one), conditions)
         links.refresh()
 
     def link_for(

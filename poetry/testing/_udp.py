@@ -106,6 +106,7 @@ from poetry.testing._conditions import (
     check_bandwidth,
     check_delay,
     check_probability,
+    store_conditions,
 )
 from poetry.testing._ports import PortTable
 from poetry.testing._socket import EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, os_error
@@ -306,19 +307,8 @@ def _directions(direction: str | None) -> tuple[str, ...]:
     return (direction,)
 
 
-def _store(
-    settings: dict[Any, DatagramConditions],
-    key: object,
-    value: DatagramConditions | None,
-) -> None:
-    if value is not None and not isinstance(value, DatagramConditions):
-        raise TypeError(
-            f"datagram conditions must be DatagramConditions or None, not {value!r}"
-        )
-    if value is None:
-        settings.pop(key, None)
-    else:
-        settings[key] = value
+def _store(settings: dict[Any, Any], key: object, value: object) -> None:
+    store_conditions(settings, key, value, DatagramConditions, "datagram conditions")
 
 
 # -- the kernel's socket ---------------------------------------------------------

@@ -198,7 +198,27 @@ class UnixSocket(Socket):
         return mask
 
 
-class UNIXServerTransport(ServerTransport):
+class _NoTCPOptions:
+    """
+    The TCP options of a UNIX transport: C{TCP_NODELAY} does not exist
+    (C{SO_KEEPALIVE} is stored as on any socket).
+    """
+
+    __slots__ = ()
+
+    def getTcpNoDelay(self) -> bool:
+        """
+        L{False}: there is no C{TCP_NODELAY} on a UNIX socket.
+        """
+        return False
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        """
+        Ignored, as on the real reactor.
+        """
+
+
+class UNIXServerTransport(_NoTCPOptions, ServerTransport):
     """
     The server end of a UNIX connection (C{unix.Server}): C{getHost()} is
     the listening path, C{getPeer()} the client's unnamed address
@@ -213,17 +233,6 @@ class UNIXServerTransport(ServerTransport):
         no path), still known once the connection is lost.
         """
         return _UNNAMED
-
-    def getTcpNoDelay(self) -> bool:
-        """
-        L{False}: there is no C{TCP_NODELAY} on a UNIX socket.
-        """
-        return False
-
-    def setTcpNoDelay(self, enabled: bool) -> None:
-        """
-        Ignored, as on the real reactor.
-        """
 
     def logPrefix(self) -> str:
         """
@@ -358,7 +367,7 @@ class UnixStackView:
         self.release = stack.release
 
 
-class UNIXClientTransport(ClientTransport):
+class UNIXClientTransport(_NoTCPOptions, ClientTransport):
     """
     The client end of a UNIX connection (C{unix.Client}): C{connect()} is
     made in the next iteration and completes at once (then the protocol is
@@ -424,17 +433,6 @@ class UNIXClientTransport(ClientTransport):
         once the connection is lost).
         """
         return _UNNAMED
-
-    def getTcpNoDelay(self) -> bool:
-        """
-        L{False}: there is no C{TCP_NODELAY} on a UNIX socket.
-        """
-        return False
-
-    def setTcpNoDelay(self, enabled: bool) -> None:
-        """
-        Ignored, as on the real reactor.
-        """
 
 
 class UNIXConnector(unix.Connector):
