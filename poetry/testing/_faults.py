@@ -65,6 +65,7 @@ from poetry.testing._conditions import (
 )
 from poetry.testing._connect import Connection, TCPStack
 from poetry.testing._link import Link
+from poetry.testing._names import known_host
 from poetry.testing._transport import MemoryTransport
 
 if TYPE_CHECKING:
@@ -289,15 +290,7 @@ class LinkControl:
         @raise ValueError: if C{name} is neither an IP address nor in the
             host map (with an IPv4 address).
         """
-        if not isinstance(name, str):
-            raise TypeError(f"a host is a name or an IP address, not {name!r}")
-        address = self._resolve(name)
-        if address is None:
-            raise ValueError(
-                f"unknown host {name!r}: not an IP address nor in the host map "
-                "(net.add_host(name, address))"
-            )
-        return address
+        return known_host(self._resolve, name)
 
     def address(self, address: Address) -> tuple[str, int]:
         """

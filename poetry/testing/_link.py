@@ -35,7 +35,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from poetry.testing._conditions import PLAIN, ChunkingPolicy, LinkConditions
-from poetry.testing._socket import Socket
+from poetry.testing._socket import Socket, take_merged
 
 if TYPE_CHECKING:
     from poetry.testing._clock import Scheduler, VirtualDelayedCall
@@ -238,20 +238,7 @@ class Link:
                 return first
             rq[0] = first[limit:]
             return first[:limit]
-        parts: list[bytes] = []
-        total = 0
-        while rq and total < limit:
-            first = rq[0]
-            room = limit - total
-            if len(first) <= room:
-                del rq[0]
-                parts.append(first)
-                total += len(first)
-            else:
-                rq[0] = first[room:]
-                parts.append(first[:room])
-                total += room
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        return take_merged(rq, limit)
 
     # -- the conditioned path --------------------------------------------------
 

@@ -46,6 +46,7 @@ __all__ = [
     "HostMap",
     "HostMapResolver",
     "ip_family",
+    "known_host",
     "normalize_ipv6",
 ]
 
@@ -80,6 +81,29 @@ def ip_family(host: str) -> int:
     if isIPv6Address(host):
         return 6
     return 0
+
+
+def known_host(
+    resolve: Callable[[str], str | None], name: str, literals: str = "an IP address"
+) -> str:
+    """
+    The address C{resolve} gives the host C{name}: how a fault, partition
+    or datagram rule names its target.
+
+    @param literals: what an address literal is here, for the messages
+        (C{"an IPv4 address"} where only IPv4 is modelled).
+    @raise TypeError: if C{name} is not a string.
+    @raise ValueError: if C{resolve} does not know C{name}.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"a host is a name or {literals}, not {name!r}")
+    address = resolve(name)
+    if address is None:
+        raise ValueError(
+            f"unknown host {name!r}: not {literals} nor in the host map "
+            "(net.add_host(name, address))"
+        )
+    return address
 
 
 class HostMap:

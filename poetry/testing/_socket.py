@@ -347,7 +347,7 @@ class Socket:
                 data = first
             else:
                 if inbound is None:
-                    data = _take_merged(rq, limit)
+                    data = take_merged(rq, limit)
                 else:
                     data = inbound.take(rq, limit)
                 self.rq_len -= len(data)
@@ -634,7 +634,7 @@ class Socket:
         return self.rq_len + (inbound.in_flight() if inbound is not None else 0)
 
 
-def _take_merged(rq: list[bytes], limit: int) -> bytes:
+def take_merged(rq: list[bytes], limit: int) -> bytes:
     """
     Remove and return the arrived segments of C{rq}, joined, up to C{limit}
     bytes (a plain direction's read).

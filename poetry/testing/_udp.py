@@ -108,6 +108,7 @@ from poetry.testing._conditions import (
     check_probability,
     store_conditions,
 )
+from poetry.testing._names import known_host
 from poetry.testing._ports import PortTable
 from poetry.testing._socket import EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, os_error
 
@@ -736,15 +737,7 @@ class UDPStack:
         return self._is_local(address)
 
     def _host(self, name: str) -> str:
-        if not isinstance(name, str):
-            raise TypeError(f"a host is a name or an IPv4 address, not {name!r}")
-        address = self._resolve(name)
-        if address is None:
-            raise ValueError(
-                f"unknown host {name!r}: not an IPv4 address nor in the host map "
-                "(net.add_host(name, address))"
-            )
-        return address
+        return known_host(self._resolve, name, "an IPv4 address")
 
     def _address(self, address: object) -> tuple[str, int]:
         given = address
