@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.endpoints import (
     TCP4ClientEndpoint,
@@ -19,7 +18,6 @@ from twisted.internet.endpoints import (
     connectProtocol,
 )
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Factory, connectionDone
 from twisted.protocols import amp
 from twisted.python.failure import Failure
@@ -31,6 +29,7 @@ from poetry.testing import (
     MemoryNetworkTestCase,
     RandomSizes,
 )
+from tests.unit.test_testing_support import port_number
 
 if TYPE_CHECKING:
     _TestCaseBase = MemoryNetworkTestCase
@@ -134,12 +133,6 @@ class Customer(amp.AMP):
         return {"total": a + b + 1000}
 
 
-def _port_number(port: IListeningPort) -> int:
-    address = port.getHost()
-    assert isinstance(address, IPv4Address)
-    return address.port
-
-
 class _AMPScenarios(_TestCaseBase):
     """
     The scenarios, mixed into a L{MemoryNetworkTestCase}; subclasses choose
@@ -167,7 +160,7 @@ class _AMPScenarios(_TestCaseBase):
         endpoint = TCP4ServerEndpoint(self.net, 0, interface="127.0.0.1")
         port = self.net.run_until(endpoint.listen(Factory.forProtocol(build)))
         self.addCleanup(port.stopListening)
-        client = TCP4ClientEndpoint(self.net, "127.0.0.1", _port_number(port))
+        client = TCP4ClientEndpoint(self.net, "127.0.0.1", port_number(port))
         self.customer = self.net.run_until(connectProtocol(client, Customer()))
         self.addCleanup(self.hang_up)
 

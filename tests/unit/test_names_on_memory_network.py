@@ -23,9 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, TimeoutError
-from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Factory, Protocol
 from twisted.names import client, dns
 from twisted.names.common import ResolverBase
@@ -41,6 +39,7 @@ from poetry.testing import (
     MemoryNetworkTestCase,
 )
 from tests.unit.test_testing_guard import stand_in_global_reactor
+from tests.unit.test_testing_support import port_number
 
 _Records = tuple[list[dns.RRHeader], list[dns.RRHeader], list[dns.RRHeader]]
 
@@ -77,12 +76,6 @@ class Zone(ResolverBase):
             for address in addresses
         ]
         return succeed((answers, [], []))
-
-
-def _port_number(port: IListeningPort) -> int:
-    address = port.getHost()
-    assert isinstance(address, IPv4Address)
-    return address.port
 
 
 def _addresses(result: _Records) -> list[str]:
@@ -138,7 +131,7 @@ class NamesTestCase(MemoryNetworkTestCase):
         protocol = dns.DNSDatagramProtocol(self.factory, reactor=net)
         self.udp = net.listenUDP(0, protocol, interface="127.0.0.1")
         self.addCleanup(self.udp.stopListening)
-        self.number = _port_number(self.udp)
+        self.number = port_number(self.udp)
         self.tcp = net.listenTCP(self.number, self.factory, interface="127.0.0.1")
         self.addCleanup(self.tcp.stopListening)
 
@@ -321,7 +314,7 @@ class TCPGuardTests(MemoryNetworkTestCase):
                 port = self.net.listenTCP(0, factory, interface="127.0.0.1")
                 self.addCleanup(port.stopListening)
                 resolver = client.Resolver(
-                    servers=[("127.0.0.1", _port_number(port))], reactor=self.net
+                    servers=[("127.0.0.1", port_number(port))], reactor=self.net
                 )
                 query = dns.Query(b"poetry.example", dns.A, dns.IN)
                 self.net.run_until(resolver.queryTCP([query]))
@@ -347,7 +340,7 @@ class TCPGuardTests(MemoryNetworkTestCase):
         port = self.net.listenTCP(0, factory, interface="127.0.0.1")
         self.addCleanup(port.stopListening)
         resolver = client.Resolver(
-            servers=[("127.0.0.1", _port_number(port))], reactor=self.net
+            servers=[("127.0.0.1", port_number(port))], reactor=self.net
         )
         resolver.factory = _TCPClientFactory(resolver, 10)
         query = dns.Query(b"poetry.example", dns.A, dns.IN)
@@ -383,7 +376,7 @@ class DeterminismTests(MemoryNetworkTestCase):
             port = net.listenUDP(0, protocol, interface="127.0.0.1")
             net.udp.set_default(DatagramConditions(loss=0.4, jitter=0.02))
             resolver = client.Resolver(
-                servers=[("127.0.0.1", _port_number(port))], reactor=net
+                servers=[("127.0.0.1", port_number(port))], reactor=net
             )
             d = resolver.lookupAddress("poetry.example")
             d.addErrback(lambda failure: None)

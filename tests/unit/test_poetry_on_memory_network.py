@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet.address import IPv4Address
 from twisted.internet.defer import CancelledError, gatherResults
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.error import ConnectionLost, ConnectionRefusedError
-from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Factory
 
 from poetry import poems
@@ -27,18 +25,10 @@ from poetry.proxy import PoetryProxyFactory
 from poetry.server import PoetryServerFactory, SlowPoetryServerFactory
 from poetry.testing import MemoryNetworkTestCase
 from poetry.transform import TransformServerFactory, TransformService, transform
+from tests.unit.test_testing_support import port_number
 from tests.unread_close import GreetingEndpoint, PoemAfterUnreadFactory
 
 POEM = bytes(range(256)) * 8  # 2048 bytes, every byte value
-
-
-def port_of(port: IListeningPort) -> int:
-    """
-    The port number of a listening port.
-    """
-    address = port.getHost()
-    assert isinstance(address, IPv4Address)
-    return address.port
 
 
 class PoetryTestCase(MemoryNetworkTestCase):
@@ -49,7 +39,7 @@ class PoetryTestCase(MemoryNetworkTestCase):
     def serve(self, factory: Factory[Any], interface: str = "127.0.0.1") -> int:
         port = self.net.listenTCP(0, factory, interface=interface)
         self.addCleanup(port.stopListening)
-        return port_of(port)
+        return port_number(port)
 
     def slow_server(
         self, poem: bytes = POEM, chunk: int = 10, delay: float = 1.0

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.error import ConnectionLost, ConnectionRefusedError, TimeoutError
 from twisted.internet.interfaces import IListeningPort
@@ -42,6 +41,7 @@ from poetry.testing import (
     sometimes,
 )
 from poetry.transform import TransformServerFactory, TransformService, transform
+from tests.unit.test_testing_support import port_number
 from tests.unit.test_testing_sweep import FORK
 
 CAFE = poems.load("cafe")
@@ -62,15 +62,6 @@ HOSTS = {
     "transformer": "10.0.0.4",
     "client": "10.0.1.1",
 }
-
-
-def port_of(port: IListeningPort) -> int:
-    """
-    The port number of a listening port.
-    """
-    address = port.getHost()
-    assert isinstance(address, IPv4Address)
-    return address.port
 
 
 def mid_character_offsets(text: bytes) -> list[int]:
@@ -108,7 +99,7 @@ def fast_server(poem: bytes) -> Callable[[MemoryNetwork], None]:
 
     def scenario(net: MemoryNetwork) -> None:
         port = net.listenTCP(0, PoetryServerFactory(poem), interface="127.0.0.1")
-        got = net.run_until(get_poetry(net, "127.0.0.1", port_of(port)))
+        got = net.run_until(get_poetry(net, "127.0.0.1", port_number(port)))
         finish(net, port)
         check_poem(got, poem)
 
@@ -123,7 +114,7 @@ def slow_server(poem: bytes) -> Callable[[MemoryNetwork], None]:
     def scenario(net: MemoryNetwork) -> None:
         factory = SlowPoetryServerFactory(poem, net, chunk_size=25, delay=1.0)
         port = net.listenTCP(0, factory, interface="127.0.0.1")
-        got = net.run_until(get_poetry(net, "127.0.0.1", port_of(port)))
+        got = net.run_until(get_poetry(net, "127.0.0.1", port_number(port)))
         finish(net, port)
         check_poem(got, poem)
 
@@ -140,10 +131,12 @@ def through_proxy(poem: bytes) -> Callable[[MemoryNetwork], None]:
         add_hosts(net)
         factory = SlowPoetryServerFactory(poem, net, chunk_size=100, delay=0.5)
         server = net.host("server").listenTCP(0, factory)
-        proxy_factory = PoetryProxyFactory(net.host("proxy"), "server", port_of(server))
+        proxy_factory = PoetryProxyFactory(
+            net.host("proxy"), "server", port_number(server)
+        )
         proxy = net.host("proxy").listenTCP(0, proxy_factory)
         client = net.host("client")
-        fetches = [get_poetry(client, "proxy", port_of(proxy)) for _ in range(2)]
+        fetches = [get_poetry(client, "proxy", port_number(proxy)) for _ in range(2)]
         results = net.run_until(DeferredList(fetches, consumeErrors=True))
         finish(net, server, proxy)
         for ok, got in results:
@@ -164,7 +157,9 @@ def transformed(poem: bytes) -> Callable[[MemoryNetwork], None]:
     def scenario(net: MemoryNetwork) -> None:
         factory = TransformServerFactory(TransformService(), net)
         port = net.listenTCP(0, factory, interface="127.0.0.1")
-        got = net.run_until(transform(net, "127.0.0.1", port_of(port), "upper", poem))
+        got = net.run_until(
+            transform(net, "127.0.0.1", port_number(port), "upper", poem)
+        )
         finish(net, port)
         check_poem(got, poem.decode("utf-8").upper().encode("utf-8"))
 
@@ -301,7 +296,7 @@ class FaultTests(MemoryNetworkTestCase):
         self, port: IListeningPort, timeout: float | None = None
     ) -> Deferred[bytes]:
         return get_poetry(
-            self.net.host("client"), "server", port_of(port), timeout=timeout
+            self.net.host("client"), "server", port_number(port), timeout=timeout
         )
 
     def test_resetMidPoem(self) -> None:
@@ -396,7 +391,7 @@ class ProxyFaultTests(MemoryNetworkTestCase):
         proxy_factory = PoetryProxyFactory(
             self.net.host("proxy"),
             "server",
-            port_of(server),
+            port_number(server),
             upstream_timeout=upstream_timeout,
         )
         proxy = self.net.host("proxy").listenTCP(0, proxy_factory)
@@ -409,7 +404,7 @@ class ProxyFaultTests(MemoryNetworkTestCase):
         L{DeferredList} results.
         """
         fetches = [
-            get_poetry(self.net.host("client"), "proxy", port_of(proxy))
+            get_poetry(self.net.host("client"), "proxy", port_number(proxy))
             for _ in range(count)
         ]
         results: list[Any] = self.net.run_until(
@@ -441,7 +436,7 @@ class ProxyFaultTests(MemoryNetworkTestCase):
         self.assertIsNone(factory.cache.cached())
         self.assertEqual(
             self.net.run_until(
-                get_poetry(self.net.host("client"), "proxy", port_of(proxy))
+                get_poetry(self.net.host("client"), "proxy", port_number(proxy))
             ),
             CAFE,
         )
@@ -460,7 +455,7 @@ class ProxyFaultTests(MemoryNetworkTestCase):
         self.net.faults.stop_hanging(server)
         self.assertEqual(
             self.net.run_until(
-                get_poetry(self.net.host("client"), "proxy", port_of(proxy))
+                get_poetry(self.net.host("client"), "proxy", port_number(proxy))
             ),
             CAFE,
         )
@@ -482,7 +477,7 @@ class ProxyFaultTests(MemoryNetworkTestCase):
         self.net.run()
         self.assertEqual(
             self.net.run_until(
-                get_poetry(self.net.host("client"), "proxy", port_of(proxy))
+                get_poetry(self.net.host("client"), "proxy", port_number(proxy))
             ),
             CAFE,
         )
@@ -572,10 +567,10 @@ def chaos_world(seed: int) -> tuple[list[Any], PoetryProxyFactory, MemoryNetwork
         0, SlowPoetryServerFactory(SWEEP_POEM, net, 10, 0.5)
     )
     proxy_factory = PoetryProxyFactory(
-        net.host("proxy"), "server", port_of(server), upstream_timeout=6.0, ttl=0.5
+        net.host("proxy"), "server", port_number(server), upstream_timeout=6.0, ttl=0.5
     )
     proxy = net.host("proxy").listenTCP(0, proxy_factory)
-    watch = _ProxyWatch(net, (HOSTS["server"], port_of(server)))
+    watch = _ProxyWatch(net, (HOSTS["server"], port_number(server)))
     fetches: list[Deferred[bytes]] = []
 
     def served(poem: bytes) -> bytes:
@@ -594,7 +589,7 @@ def chaos_world(seed: int) -> tuple[list[Any], PoetryProxyFactory, MemoryNetwork
         def start(index: int = index, d: Deferred[bytes] = d) -> None:
             watch.in_flight += 1
             client = net.host(f"10.0.1.{index + 1}")
-            fetch = get_poetry(client, "proxy", port_of(proxy), timeout=8.0)
+            fetch = get_poetry(client, "proxy", port_number(proxy), timeout=8.0)
             fetch.addCallbacks(served, failed).chainDeferred(d)
 
         net.callLater(net.random.uniform(0, 4), start)

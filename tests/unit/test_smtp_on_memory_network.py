@@ -19,9 +19,8 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import IListeningPort, IReactorTime, ISSLTransport
+from twisted.internet.interfaces import IReactorTime, ISSLTransport
 from twisted.mail import smtp
 from twisted.python.failure import Failure
 from twisted.trial.reporter import TestResult
@@ -38,6 +37,7 @@ from poetry.testing import (
     route_global_cooperator,
 )
 from tests.unit.test_testing_guard import stand_in_global_reactor
+from tests.unit.test_testing_support import port_number
 from tests.unit.test_tls_on_memory_network import authority
 
 if TYPE_CHECKING:
@@ -125,12 +125,6 @@ class MailServerFactory(smtp.SMTPFactory):
             protocol.callLater = self.clock.callLater  # type: ignore[method-assign, assignment]
         self.mailbox.server = protocol
         return protocol
-
-
-def port_number(port: IListeningPort) -> int:
-    address = port.getHost()
-    assert isinstance(address, IPv4Address)
-    return address.port
 
 
 class _SMTPScenarios(_TestCaseBase):

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from twisted.internet.address import IPv4Address
-from twisted.internet.interfaces import IListeningPort
 from twisted.trial.unittest import SynchronousTestCase
 
 from poetry.testing import (
@@ -24,18 +22,10 @@ from tests.unit.test_testing_support import (
     Recorder,
     RecordingClientFactory,
     RecordingServerFactory,
+    port_number,
 )
 
 HOSTS = {"server": "10.0.0.2", "client": "10.0.0.1"}
-
-
-def port_of(port: IListeningPort) -> int:
-    """
-    The port number of a listening port.
-    """
-    address = port.getHost()
-    assert isinstance(address, IPv4Address)
-    return address.port
 
 
 def chatter(net: MemoryNetwork) -> list[RecordingClientFactory]:
@@ -62,7 +52,7 @@ def chatter(net: MemoryNetwork) -> list[RecordingClientFactory]:
             net.random.uniform(0, 2),
             net.host("client").connectTCP,
             "server",
-            port_of(port),
+            port_number(port),
             factory,
             5,
         )

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-from twisted.internet.address import IPv4Address
 from twisted.internet.error import (
     ConnectionAborted,
     ConnectionDone,
@@ -20,7 +19,6 @@ from twisted.internet.error import (
     TimeoutError,
 )
 from twisted.internet.interfaces import (
-    IListeningPort,
     IReactorPluggableNameResolver,
     IReactorTCP,
     IReactorTime,
@@ -57,6 +55,7 @@ from tests.unit.test_testing_support import (
     RecordingClientFactory,
     RecordingServerFactory,
     connect_pair,
+    port_number,
     run_document_example,
 )
 
@@ -81,15 +80,6 @@ def deliveries(net: MemoryNetwork, side: str = "client") -> list[tuple[float, st
         for event in net.trace
         if event.kind == "deliver" and event.side == side
     ]
-
-
-def port_of(port: IListeningPort) -> int:
-    """
-    The port number of a listening port.
-    """
-    address = port.getHost()
-    assert isinstance(address, IPv4Address)
-    return address.port
 
 
 def write_and_close(payload: bytes) -> Callable[[Recorder], None]:
@@ -119,7 +109,7 @@ def start_pair(net: MemoryNetwork, interface: str = "127.0.0.1") -> Any:
     server_factory = RecordingServerFactory()
     client_factory = RecordingClientFactory()
     port = net.listenTCP(0, server_factory, interface=interface)
-    net.connectTCP(interface, port_of(port), client_factory)
+    net.connectTCP(interface, port_number(port), client_factory)
     return server_factory, client_factory, port
 
 
@@ -535,7 +525,7 @@ class LatencyTests(MemoryNetworkTestCase):
         client_factory = RecordingClientFactory()
         port = self.net.listenTCP(0, server_factory, interface="127.0.0.1")
         self.addCleanup(port.stopListening)
-        self.net.connectTCP("127.0.0.1", port_of(port), client_factory)
+        self.net.connectTCP("127.0.0.1", port_number(port), client_factory)
         self.net.run()
         client = client_factory.protocols[0]
         assert isinstance(client, Recorder)
@@ -774,7 +764,7 @@ class LatencyTests(MemoryNetworkTestCase):
         client_factory = RecordingClientFactory()
         port = self.net.listenTCP(0, server_factory, interface="127.0.0.1")
         self.addCleanup(port.stopListening)
-        self.net.connectTCP("127.0.0.1", port_of(port), client_factory, timeout=1.5)
+        self.net.connectTCP("127.0.0.1", port_number(port), client_factory, timeout=1.5)
         self.net.run()
         self.assertEqual(self.net.seconds(), 1.5)
         self.assertEqual(
@@ -805,7 +795,7 @@ class PrecedenceTests(MemoryNetworkTestCase):
         port = self.net.listenTCP(0, server_factory, interface=interface)
         self.addCleanup(port.stopListening)
         connector = self.net.host(source).connectTCP(
-            interface, port_of(port), client_factory
+            interface, port_number(port), client_factory
         )
         self.net.advance(0)
         server, client = server_factory.protocols[0], client_factory.protocols[0]
@@ -883,10 +873,10 @@ class PrecedenceTests(MemoryNetworkTestCase):
         port = self.net.listenTCP(0, server_factory)
         self.addCleanup(port.stopListening)
         self.net.set_link_for_listener(
-            ("0.0.0.0", port_of(port)), LinkConditions(chunking=ONE_BYTE)
+            ("0.0.0.0", port_number(port)), LinkConditions(chunking=ONE_BYTE)
         )
         client_factory = RecordingClientFactory()
-        self.net.connectTCP("10.0.0.2", port_of(port), client_factory)
+        self.net.connectTCP("10.0.0.2", port_number(port), client_factory)
         self.net.advance(0)
         server = server_factory.protocols[0]
         client = client_factory.protocols[0]
@@ -992,7 +982,7 @@ class HostReactorTests(MemoryNetworkTestCase):
         self.addCleanup(port.stopListening)
         self.assertEqual(port.getHost().host, "10.0.0.2")  # type: ignore[attr-defined]  # IAddress does not declare host; this is an IPv4Address
         client_factory = RecordingClientFactory()
-        client_view.connectTCP("server", port_of(port), client_factory)
+        client_view.connectTCP("server", port_number(port), client_factory)
         self.net.advance(0)
         client = client_factory.protocols[0]
         assert isinstance(client, Recorder)
@@ -1051,7 +1041,7 @@ def connect_pair_later(net: MemoryNetwork) -> ConnectedPair:
     server_factory = RecordingServerFactory()
     client_factory = RecordingClientFactory()
     port = net.listenTCP(0, server_factory, interface="127.0.0.1")
-    connector = net.connectTCP("127.0.0.1", port_of(port), client_factory)
+    connector = net.connectTCP("127.0.0.1", port_number(port), client_factory)
     while not (server_factory.protocols and client_factory.protocols):
         net.step()
     server, client = server_factory.protocols[0], client_factory.protocols[0]
@@ -1106,7 +1096,7 @@ def lines_scenario(protocol: type[NaiveLines] | type[GoodLines]) -> Any:
         )
         port = net.listenTCP(0, factory, interface="127.0.0.1")
         client_factory = RecordingClientFactory(protocol)
-        net.connectTCP("127.0.0.1", port_of(port), client_factory)
+        net.connectTCP("127.0.0.1", port_number(port), client_factory)
         net.run()
         port.stopListening()
         net.run()  # the port closes in the next iteration, as on the real reactor
@@ -1321,7 +1311,7 @@ class LinkInternalsTests(MemoryNetworkTestCase):
         client_factory = RecordingClientFactory(lambda: Recorder(on_data=explode))
         port = self.net.listenTCP(0, server_factory, interface="127.0.0.1")
         self.addCleanup(port.stopListening)
-        self.net.connectTCP("127.0.0.1", port_of(port), client_factory)
+        self.net.connectTCP("127.0.0.1", port_number(port), client_factory)
         self.net.advance(0)
         server = server_factory.protocols[0]
         assert isinstance(server, Recorder)
@@ -1360,7 +1350,7 @@ class LinkInternalsTests(MemoryNetworkTestCase):
         port = self.net.listenTCP(0, server_factory)
         self.addCleanup(port.stopListening)
         anywhere = RecordingClientFactory()
-        self.net.connectTCP("0.0.0.0", port_of(port), anywhere)
+        self.net.connectTCP("0.0.0.0", port_number(port), anywhere)
         bad_port = RecordingClientFactory()
         self.net.connectTCP("127.0.0.1", 70000, bad_port)
         unknown = RecordingClientFactory()
@@ -1387,7 +1377,9 @@ class LinkInternalsTests(MemoryNetworkTestCase):
         self.net.set_connection_link(pair.client.tcp, slow, direction=SERVER_TO_CLIENT)
         text = self.net.faults.describe()
         self.assertIn("default client->server: LinkConditions(", text)
-        self.assertIn(f"listener 127.0.0.1:{port_of(pair.port)} server->client", text)
+        self.assertIn(
+            f"listener 127.0.0.1:{port_number(pair.port)} server->client", text
+        )
         self.assertIn("#1 server->client: LinkConditions(", text)
         pair.client.tcp.loseConnection()
         self.net.run()

@@ -29,7 +29,6 @@ from twisted.internet.error import (
 from twisted.internet.interfaces import (
     IAddress,
     IHostResolution,
-    IListeningPort,
     IReactorPluggableNameResolver,
     IReactorTCP,
     IReactorTime,
@@ -46,16 +45,8 @@ from tests.unit.test_testing_support import (
     RecordingClientFactory,
     RecordingServerFactory,
     connect_pair,
+    port_number,
 )
-
-
-def port_of(port: IListeningPort) -> int:
-    """
-    The port number of a listening port.
-    """
-    address = port.getHost()
-    assert isinstance(address, IPv4Address)
-    return address.port
 
 
 class InterfaceTests(SynchronousTestCase):
@@ -91,7 +82,7 @@ class ListenTests(MemoryNetworkTestCase):
         self.assertEqual(first.getHost(), IPv4Address("TCP", "0.0.0.0", 32768))
         self.assertEqual(second.getHost(), IPv4Address("TCP", "127.0.0.1", 32769))
         other = MemoryNetwork(seed=2)
-        self.assertEqual(port_of(other.listenTCP(0, ServerFactory())), 32768)
+        self.assertEqual(port_number(other.listenTCP(0, ServerFactory())), 32768)
 
     def test_portZeroSkipsTakenPorts(self) -> None:
         """
@@ -108,8 +99,8 @@ class ListenTests(MemoryNetworkTestCase):
         elsewhere = self.net.listenTCP(0, ServerFactory(), interface="10.0.0.2")
         for port in (taken, wildcard, allocated, elsewhere):
             self.addCleanup(port.stopListening)
-        self.assertEqual(port_of(allocated), 32770)
-        self.assertEqual(port_of(elsewhere), 32768)
+        self.assertEqual(port_number(allocated), 32770)
+        self.assertEqual(port_number(elsewhere), 32768)
 
     def test_listenStartsAndStopListeningStopsFactory(self) -> None:
         """
@@ -202,7 +193,7 @@ class ListenTests(MemoryNetworkTestCase):
             )
         port = self.net.listenTCP(0, ServerFactory(), interface="localhost")
         self.addCleanup(port.stopListening)
-        self.assertEqual(port_of(port), 32768)
+        self.assertEqual(port_number(port), 32768)
         self.assertEqual(port.getHost(), IPv4Address("TCP", "127.0.0.1", 32768))
 
 
@@ -214,7 +205,7 @@ class ConnectTests(MemoryNetworkTestCase):
     def listen(self, factory: ServerFactory[Any], interface: str = "") -> int:
         port = self.net.listenTCP(0, factory, interface=interface)
         self.addCleanup(port.stopListening)
-        return port_of(port)
+        return port_number(port)
 
     def test_connectStartsSynchronouslyCompletesLater(self) -> None:
         """
@@ -540,7 +531,7 @@ class EndpointTests(MemoryNetworkTestCase):
         port = self.net.run_until(server_endpoint.listen(factory))
         self.addCleanup(port.stopListening)
         client = Recorder()
-        connected = connectProtocol(client_endpoint_for(port_of(port)), client)
+        connected = connectProtocol(client_endpoint_for(port_number(port)), client)
         self.assertIs(self.net.run_until(connected), client)
         client.tcp.write(b"hello")
         self.net.run()

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import cast
 from xml.etree import ElementTree
 
-from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
@@ -57,6 +56,7 @@ from tests.unit.test_testing_support import (
     RecordingServerFactory,
     connect_pair,
     document_block,
+    port_number,
     run_document_example,
 )
 
@@ -132,12 +132,6 @@ def scene_of(events: list[TraceEvent], **options: object) -> Scene:
 
 def factory_of(protocol: Recorder) -> RecordingClientFactory:
     return RecordingClientFactory(lambda: protocol)
-
-
-def port_of(port: object) -> int:
-    address = port.getHost()  # type: ignore[attr-defined]
-    assert isinstance(address, IPv4Address)
-    return address.port
 
 
 class MermaidTests(SynchronousTestCase):
@@ -377,7 +371,9 @@ class LifelineTests(SynchronousTestCase):
         port = net.listenTCP(0, Factory.forProtocol(Protocol), interface="127.0.0.1")
         pair = connect_pair(net)
         snapshot = TraceSnapshot.of(net)
-        self.assertEqual(snapshot.endpoints[f"127.0.0.1:{port_of(port)}"], "Protocol")
+        self.assertEqual(
+            snapshot.endpoints[f"127.0.0.1:{port_number(port)}"], "Protocol"
+        )
         self.assertEqual(
             snapshot.endpoints[
                 f"{pair.client.tcp.getHost().host}:{pair.client.tcp.getHost().port}"
@@ -754,9 +750,9 @@ class NetworkDiagramTests(MemoryNetworkTestCase):
         factory = SlowPoetryServerFactory(b"x" * 50, self.net, chunk_size=10, delay=1.0)
         port = self.net.listenTCP(0, factory, interface="127.0.0.1")
         self.addCleanup(port.stopListening)
-        self.net.run_until(get_poetry(self.net, "127.0.0.1", port_of(port)))
+        self.net.run_until(get_poetry(self.net, "127.0.0.1", port_number(port)))
         lines = trace_diagram(self.net, "mermaid").splitlines()
-        server = f"127.0.0.1:{port_of(port)}"
+        server = f"127.0.0.1:{port_number(port)}"
         self.assertIn("    participant P0 as network<br/>timers, faults", lines)
         self.assertIn(
             f"    participant P1 as {server}<br/>SlowPoetryServerProtocol", lines
@@ -811,7 +807,7 @@ class NetworkDiagramTests(MemoryNetworkTestCase):
             0, PoetryServerFactory(b"poem"), interface="127.0.0.1"
         )
         self.addCleanup(port.stopListening)
-        self.net.run_until(get_poetry(self.net, "127.0.0.1", port_of(port)))
+        self.net.run_until(get_poetry(self.net, "127.0.0.1", port_number(port)))
         for format in ("mermaid", "svg", "html", "jsonl"):
             self.assertEqual(
                 trace_diagram(self.net, format),
@@ -828,7 +824,7 @@ class NetworkDiagramTests(MemoryNetworkTestCase):
         port = self.net.listenTCP(0, server_factory, interface="127.0.0.1")
         port.stopReading()
         client = Recorder(on_made=lambda r: r.tcp.write(b"knock"))
-        self.net.connectTCP("127.0.0.1", port_of(port), factory_of(client))
+        self.net.connectTCP("127.0.0.1", port_number(port), factory_of(client))
         self.net.advance(0)
         # Not listed by open_connections (no server end yet); described.
         self.assertEqual(self.net.open_connections(), [])
@@ -849,7 +845,7 @@ class NetworkDiagramTests(MemoryNetworkTestCase):
         stopped listening too) not at all.
         """
         pair = connect_pair(self.net)
-        server_address = f"127.0.0.1:{port_of(pair.port)}"
+        server_address = f"127.0.0.1:{port_number(pair.port)}"
         pair.port.stopListening()
         pair.server.tcp.loseConnection()
         self.net.step()
@@ -964,7 +960,7 @@ class SavedTraceTests(SynchronousTestCase):
         """
         net = MemoryNetwork(3)
         port = net.listenTCP(0, PoetryServerFactory(b"abc"), interface="127.0.0.1")
-        net.run_until(get_poetry(net, "127.0.0.1", port_of(port)))
+        net.run_until(get_poetry(net, "127.0.0.1", port_number(port)))
         path = save_trace(net, self.mktemp())
         loaded = TraceSnapshot.load(path)
         self.assertEqual((loaded.events, loaded.seed), (net.trace, 3))

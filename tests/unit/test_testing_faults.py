@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet.address import IPv4Address
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.error import (
     ConnectionAborted,
@@ -18,7 +17,6 @@ from twisted.internet.error import (
     TimeoutError,
     UserError,
 )
-from twisted.internet.interfaces import IListeningPort
 from twisted.trial.unittest import SynchronousTestCase
 
 from poetry.testing import (
@@ -41,16 +39,8 @@ from tests.unit.test_testing_support import (
     RecordingClientFactory,
     RecordingServerFactory,
     connect_pair,
+    port_number,
 )
-
-
-def port_of(port: IListeningPort) -> int:
-    """
-    The port number of a listening port.
-    """
-    address = port.getHost()
-    assert isinstance(address, IPv4Address)
-    return address.port
 
 
 def faults(net: MemoryNetwork) -> list[tuple[float, int | None, str]]:
@@ -134,7 +124,7 @@ class RefuseTests(FaultTestCase):
         )
         self.assertTrue(client_factory.reasons[0].check(ConnectionRefusedError))
         self.assertEqual(server_factory.protocols, [])
-        number = port_of(port)
+        number = port_number(port)
         self.assertEqual(
             [(e.kind, e.detail) for e in self.net.trace if e.kind != "listen"],
             [
@@ -156,8 +146,8 @@ class RefuseTests(FaultTestCase):
         A client endpoint fails with L{ConnectionRefusedError}.
         """
         _, port = self.listen()
-        self.net.faults.refuse(("localhost", port_of(port)))
-        endpoint = TCP4ClientEndpoint(self.net, "127.0.0.1", port_of(port))
+        self.net.faults.refuse(("localhost", port_number(port)))
+        endpoint = TCP4ClientEndpoint(self.net, "127.0.0.1", port_number(port))
         d = connectProtocol(endpoint, Recorder())
         self.assertRaises(ConnectionRefusedError, self.net.run_until, d)
 
@@ -180,7 +170,7 @@ class RefuseTests(FaultTestCase):
         Refusing C{0.0.0.0:port} refuses that port on every host.
         """
         _, port = self.listen("10.0.0.5")
-        self.net.faults.refuse(("0.0.0.0", port_of(port)))
+        self.net.faults.refuse(("0.0.0.0", port_number(port)))
         client_factory = self.connect(port)
         self.net.run()
         self.assertTrue(client_factory.reasons[0].check(ConnectionRefusedError))
@@ -212,7 +202,7 @@ class HangTests(FaultTestCase):
         )
         self.assertTrue(client_factory.reasons[0].check(TimeoutError))
         self.assertEqual(server_factory.protocols, [])
-        number = port_of(port)
+        number = port_number(port)
         self.assertEqual(
             kinds(self.net, 1),
             [
@@ -257,7 +247,7 @@ class HangTests(FaultTestCase):
         _, port = self.listen()
         self.net.faults.hang(port)
         factory = RecordingClientFactory()
-        connector = self.net.connectTCP("127.0.0.1", port_of(port), factory, 5)
+        connector = self.net.connectTCP("127.0.0.1", port_number(port), factory, 5)
         self.net.advance(1)
         connector.stopConnecting()
         self.assertTrue(factory.reasons[0].check(UserError))
@@ -273,7 +263,7 @@ class HangTests(FaultTestCase):
         factory = RecordingClientFactory()
         connector = self.net.connectTCP(
             "127.0.0.1",
-            port_of(port),
+            port_number(port),
             factory,
             None,  # type: ignore[arg-type]  # deliberately no timeout, as a caller might pass
         )
@@ -684,7 +674,7 @@ class PartitionTests(FaultTestCase):
             factories.append(factory)
             self.net.connectTCP(
                 "10.0.0.2",
-                port_of(port),
+                port_number(port),
                 factory,
                 1,
                 bind,  # type: ignore[arg-type]  # a (host, port) tuple, as the real reactor accepts
@@ -915,7 +905,7 @@ class ScriptingTests(FaultTestCase):
                 interface="127.0.0.1",
             )
             for _ in range(5):
-                net.connectTCP("127.0.0.1", port_of(port), RecordingClientFactory())
+                net.connectTCP("127.0.0.1", port_number(port), RecordingClientFactory())
             net.faults.at(0.1).reset(port, after_bytes=50, direction=SERVER_TO_CLIENT)
             net.faults.at(0.05).stall(port)
             net.faults.at(0.3).resume(port)

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionRefusedError, TimeoutError
-from twisted.internet.interfaces import IListeningPort
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -37,14 +35,9 @@ from poetry.testing import (
     ResetAfter,
     Stall,
 )
+from tests.unit.test_testing_support import port_number
 
 POEM = bytes(range(100))
-
-
-def port_number(port: IListeningPort) -> int:
-    address = port.getHost()
-    assert isinstance(address, IPv4Address)
-    return address.port
 
 
 def fetch(

@@ -14,8 +14,6 @@ import attrs
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
-from twisted.internet.address import IPv4Address
-from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import ClientFactory, Factory, Protocol
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
@@ -52,6 +50,7 @@ from poetry.testing.strategies import (
     seeded,
     seeds,
 )
+from tests.unit.test_testing_support import port_number
 
 # Fixed searches: the same examples on every run (and no phase but
 # generating and shrinking: the others only explain failures, slowly).
@@ -64,12 +63,6 @@ FIXED = settings(
 )
 
 POEM = bytes(range(60))
-
-
-def port_number(port: IListeningPort) -> int:
-    address = port.getHost()
-    assert isinstance(address, IPv4Address)
-    return address.port
 
 
 def minimal(strategy: Any, condition: Any = lambda value: True) -> Any:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.interfaces import (
     IAddress,
     IConnector,
@@ -35,6 +36,7 @@ __all__ = [
     "RecordingServerFactory",
     "connect_pair",
     "document_block",
+    "port_number",
     "run_document_example",
 ]
 
@@ -204,6 +206,15 @@ class ConnectedPair:
         self.connector = connector
         self.server = server
         self.client = client
+
+
+def port_number(port: IListeningPort) -> int:
+    """
+    The number of an IPv4 listening port (C{port.getHost().port}).
+    """
+    address = port.getHost()
+    assert isinstance(address, IPv4Address)
+    return address.port
 
 
 def connect_pair(

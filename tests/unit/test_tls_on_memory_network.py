@@ -76,7 +76,7 @@ from poetry.testing import (
 )
 from poetry.testing._tls import TLS_EXTRA
 from tests.unit.test_testing_guard import stand_in_global_reactor
-from tests.unit.test_testing_support import run_document_example
+from tests.unit.test_testing_support import port_number, run_document_example
 
 if TYPE_CHECKING:
     _TestCaseBase = MemoryNetworkTestCase
@@ -112,12 +112,6 @@ def client_factory(protocol: Protocol) -> ClientFactory[Any]:
     factory: ClientFactory[Any] = ClientFactory()
     factory.buildProtocol = lambda addr: protocol  # type: ignore[method-assign]
     return factory
-
-
-def port_number(port: IListeningPort) -> int:
-    address = port.getHost()
-    assert isinstance(address, IPv4Address)
-    return address.port
 
 
 def openssl_reasons(failure: Failure) -> list[str]:

@@ -20,10 +20,8 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
@@ -51,6 +49,7 @@ from poetry.testing import (
     route_global_cooperator,
 )
 from tests.unit.test_testing_guard import stand_in_global_reactor
+from tests.unit.test_testing_support import port_number
 
 #: A body big enough to take many pieces under every chunking policy.
 BODY = bytes(range(256)) * 32  # 8 KiB
@@ -108,12 +107,6 @@ class _Tree(Resource):
         self.putChild(b"chunked", _Chunked(clock))
 
 
-def _port_number(port: IListeningPort) -> int:
-    address = port.getHost()
-    assert isinstance(address, IPv4Address)
-    return address.port
-
-
 if TYPE_CHECKING:
     _TestCaseBase = MemoryNetworkTestCase
 else:
@@ -140,7 +133,7 @@ class _WebScenarios(_TestCaseBase):
         site = Site(_Tree(self.net), reactor=self.net)
         self.port = self.net.listenTCP(0, site, interface="127.0.0.1")
         self.addCleanup(self.port.stopListening)
-        self.base = b"http://127.0.0.1:%d" % (_port_number(self.port),)
+        self.base = b"http://127.0.0.1:%d" % (port_number(self.port),)
 
     def fetch(
         self, agent: Agent, path: bytes, **kwargs: Any
@@ -271,7 +264,7 @@ class _WebScenarios(_TestCaseBase):
             def connectionLost(self, reason: Failure = connectionDone) -> None:
                 lost.callback(None)
 
-        endpoint = TCP4ClientEndpoint(self.net, "127.0.0.1", _port_number(port))
+        endpoint = TCP4ClientEndpoint(self.net, "127.0.0.1", port_number(port))
         self.net.run_until(connectProtocol(endpoint, Silent()))
         self.net.run_until(lost)
         self.assertEqual(self.net.seconds(), 30.0)
@@ -283,12 +276,12 @@ class _WebScenarios(_TestCaseBase):
         connections.
         """
         proxy = Site(
-            ReverseProxyResource("127.0.0.1", _port_number(self.port), b"", self.net),
+            ReverseProxyResource("127.0.0.1", port_number(self.port), b"", self.net),
             reactor=self.net,
         )
         front = self.net.listenTCP(0, proxy, interface="127.0.0.1")
         self.addCleanup(front.stopListening)
-        url = b"http://127.0.0.1:%d/bytes" % (_port_number(front),)
+        url = b"http://127.0.0.1:%d/bytes" % (port_number(front),)
         response = self.net.run_until(Agent(self.net).request(b"GET", url))
         self.assertEqual(self.net.run_until(readBody(response)), BODY)
         self.assertEqual(self.accepted(), 2)
@@ -307,7 +300,7 @@ class _WebScenarios(_TestCaseBase):
         site = Site(static.File(path.path), reactor=self.net)
         port = self.net.listenTCP(0, site, interface="127.0.0.1")
         self.addCleanup(port.stopListening)
-        url = b"http://127.0.0.1:%d/poem.bin" % (_port_number(port),)
+        url = b"http://127.0.0.1:%d/poem.bin" % (port_number(port),)
         response = self.net.run_until(Agent(self.net).request(b"GET", url))
         self.assertEqual(response.length, len(BODY) * 4)
         self.assertEqual(self.net.run_until(readBody(response)), BODY * 4)
@@ -367,7 +360,7 @@ class StaticFileGuardTests(MemoryNetworkTestCase):
                 site = Site(static.File(path.path), reactor=self.net)
                 port = self.net.listenTCP(0, site, interface="127.0.0.1")
                 self.addCleanup(port.stopListening)
-                url = b"http://127.0.0.1:%d/poem.bin" % (_port_number(port),)
+                url = b"http://127.0.0.1:%d/poem.bin" % (port_number(port),)
                 response = self.net.run_until(Agent(self.net).request(b"GET", url))
                 self.net.run_until(readBody(response))
 
