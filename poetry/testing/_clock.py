@@ -37,10 +37,12 @@ from zope.interface import implementer
 
 from poetry.testing._errors import (
     Deadlock,
+    NetworkRetired,
     RunUntilTimeout,
     StepBudgetExceeded,
     TimerErrors,
 )
+from poetry.testing._seed import current_test
 from poetry.testing._trace import describe_callable, summarize_recent
 
 __all__ = ["HALT", "SHUTDOWN", "Scheduler", "VirtualDelayedCall"]
@@ -246,6 +248,24 @@ _SPENT = _Spent()
 _NO_KEYWORDS: dict[str, object] = {}
 
 
+class _RetiredQueue(deque[Callable[[], object]]):
+    """
+    The ready queue of a retired world: whatever is put in it raises
+    L{NetworkRetired}.
+    """
+
+    def __init__(self, world: Scheduler) -> None:
+        super().__init__()
+        self._world = world
+
+    def append(self, step: Callable[[], object]) -> None:
+        if getattr(step, "connection_id", None) is not None:
+            what = f"I/O on {step!r}"
+        else:
+            what = f"a step ({describe_callable(step)})"
+        raise self._world._retired_error(what)
+
+
 class Scheduler:
     """
     The ready queue, the timer heap, the virtual clock and the run loops.
@@ -403,6 +423,68 @@ class Scheduler:
         A new list of the pending (active) timed calls, soonest first.
         """
         return [call for _, _, call in self._live_timers()]
+
+    def schedule_step(self, step: Callable[[], object]) -> None:
+        """
+        Run C{step()} in the next step (after what is ready now).
+        """
+        self._ready.append(step)
+
+    # Retirement
+
+    #: The id of the test whose end retired this world (see L{retire}), or
+    #: L{None} while it is live.
+    retired_by: str | None = None
+
+    def retire(self, test_id: str | None = None) -> None:
+        """
+        End this world, as the end of its test does (L{MemoryNetworkTestCase}
+        and the pytest fixture call this last): from now on anything that
+        schedules work on it -- a transport's write, read or close, a
+        listening port's accept, a timer (C{callLater}), a connection attempt
+        -- raises L{NetworkRetired}, naming what it was and the test.  What
+        it holds can still be read (trace, connections, timers).
+
+        An object that outlives its test (a module-level connection pool
+        built on an earlier test's network, a protocol cached across tests)
+        would otherwise put work on a world nobody runs, and the test that
+        uses it would hang on a timer loop or a deadlock with no visible
+        cause.  The real reactor has nothing like it: it is one per process.
+
+        @param test_id: the test that ended (default: C{test_id}).
+        """
+        self.retired_by = test_id or self.test_id or "<unnamed test>"
+        self._ready = _RetiredQueue(self)
+        self._push = self._retired_push  # type: ignore[method-assign]
+
+    def _retired_push(self, call: VirtualDelayedCall) -> None:
+        raise self._retired_error(f"a timer ({describe_callable(call.func)})")
+
+    def _retired_error(self, what: str) -> NetworkRetired:
+        retired_by = self.retired_by
+        running = current_test()
+        now = running.target if running is not None else None
+        if now is not None and now != retired_by:
+            during = (
+                f", during {now!r}; it fails only when {retired_by!r} runs "
+                "first in the same process (rerun both together)"
+            )
+        else:
+            during = ""
+        detail = (
+            f"{what} was scheduled on the MemoryNetwork of {retired_by!r}, which "
+            f"has ended{during}. An object made in that test outlived it and "
+            "is still in use -- typically one kept by a module-level cache, "
+            "such as a shared HTTP connection pool (treq's default pool: give "
+            "treq an agent or pool of the test's own, "
+            "HTTPClient(Agent(net)) or treq.get(url, reactor=net, "
+            "pool=HTTPConnectionPool(net)), closed in a cleanup). Nothing "
+            "scheduled there would ever run."
+        )
+        seed = self.seed
+        if running is not None and running.seed is not None:
+            seed = running.seed
+        return NetworkRetired(detail, seed, now or retired_by, retired_by=retired_by)
 
     # Timers
 

@@ -15,6 +15,7 @@ __all__ = [
     "Deadlock",
     "GlobalReactorUsed",
     "HarnessError",
+    "NetworkRetired",
     "NondeterminismError",
     "RunUntilTimeout",
     "StepBudgetExceeded",
@@ -136,6 +137,31 @@ class GlobalReactorUsed(HarnessError):
     ) -> None:
         super().__init__(detail, seed, test_id)
         self.activity = list(activity)
+
+
+class NetworkRetired(HarnessError):
+    """
+    Work was scheduled on a network whose test has ended (see
+    L{MemoryNetwork.retire<poetry.testing.MemoryNetwork.retire>}): an object
+    made in an earlier test -- typically one kept by a module-level cache,
+    such as a shared connection pool -- is still in use, and what it
+    schedules would never run.  The real reactor has no such state (there is
+    one reactor per process); the harness reports it because the usual
+    symptom otherwise is a later test hanging with no visible cause.
+
+    @ivar retired_by: the id of the test the network belonged to.
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        seed: int,
+        test_id: str | None = None,
+        *,
+        retired_by: str | None = None,
+    ) -> None:
+        super().__init__(detail, seed, test_id)
+        self.retired_by = retired_by
 
 
 class NondeterminismError(HarnessError):

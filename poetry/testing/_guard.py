@@ -231,8 +231,8 @@ def _call_fix(func: object, stack: Sequence[FrameSummary]) -> str:
         if os.path.abspath(stack[-1].filename).startswith(_SITE_DIR):
             return (
                 "the call comes from an installed library: pass it the network "
-                "where it takes a reactor or clock (e.g. treq.get(url, "
-                "reactor=net))"
+                "where it takes a reactor or clock (e.g. Agent(net), or treq.get(url, "
+                "reactor=net, pool=pool) with a pool of the test's own)"
             )
         return (
             "schedule on the network: net.callLater(...) instead of "

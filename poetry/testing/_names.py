@@ -23,7 +23,6 @@ addresses of any host of the network.
 from __future__ import annotations
 
 import socket
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Literal
 
@@ -237,10 +236,10 @@ class HostMapResolver:
     def __init__(
         self,
         addresses: Callable[[str], Iterable[str]],
-        ready: deque[Callable[[], object]],
+        schedule: Callable[[Callable[[], object]], object],
     ) -> None:
         self._addresses = addresses
-        self._ready = ready
+        self._schedule = schedule
 
     def resolveHostName(
         self,
@@ -278,5 +277,5 @@ class HostMapResolver:
                     "resolution receiver {receiver} raised", receiver=resolutionReceiver
                 )
 
-        self._ready.append(complete)
+        self._schedule(complete)
         return resolution

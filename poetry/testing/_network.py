@@ -195,7 +195,7 @@ class MemoryNetwork(ReactorCore):
                 raise ValueError(f"{name} must be an int >= 1, not {value!r}")
         self._names = HostMap(hosts)
         self.nameResolver: IHostnameResolver = HostMapResolver(
-            self._names.addresses, self._ready
+            self._names.addresses, self.schedule_step
         )
         self._ports = PortTable(self)
         self._tcp = TCPStack(

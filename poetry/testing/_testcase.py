@@ -333,3 +333,6 @@ class MemoryNetworkTestCase(SynchronousTestCase):
             if self._global_guard is not None:
                 self._global_guard.stop()
             super().tearDown()
+            net = self.__dict__.get("net")
+            if isinstance(net, MemoryNetwork):
+                net.retire(net.test_id)

@@ -232,6 +232,7 @@ def memory_network(request: pytest.FixtureRequest) -> Iterator[MemoryNetwork]:
     finally:
         if guard is not None:
             guard.stop()
+        net.retire(net.test_id)
 
 
 def _report_text(item: pytest.Item) -> tuple[int, str] | None:

@@ -313,6 +313,32 @@ class FixtureTests(SynchronousTestCase):
         failed = [r for r in run.reports if r.nodeid.endswith("test_failsUnclean")]
         self.assertEqual([r.outcome for r in failed], ["passed", "failed", "passed"])
 
+    def test_networkRetiredAfterTheTest(self) -> None:
+        """
+        The fixture retires its network when the test ends: a later test
+        that uses an object built on it (a module-level cache) fails with
+        L{NetworkRetired} naming both tests, with one reproduction line.
+        """
+        run = run_pytest(
+            module("""
+            cache = {}
+
+            def test_first(memory_network):
+                cache["reactor"] = memory_network
+
+            def test_second(memory_network):
+                cache["reactor"].callLater(240, lambda: None)
+            """)
+        )
+        self.assertEqual(
+            run.outcomes(), {"test_first": "passed", "test_second": "failed"}
+        )
+        text = run.failing("test_second").longreprtext
+        self.assertIn("NetworkRetired", text)
+        self.assertIn("the MemoryNetwork of 'test_inner.py::test_first'", text)
+        self.assertIn("during 'test_inner.py::test_second'", text)
+        self.assertEqual(len(LINE.findall(text)), 1)
+
     def test_harnessErrorNotRepeated(self) -> None:
         """
         A harness error already ends with the reproduction line, in pytest
