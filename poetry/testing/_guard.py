@@ -124,6 +124,14 @@ _FRAME_FIXES: list[tuple[str | None, str | None, str]] = [
         "give twisted.web the network: Site(resource, reactor=net), "
         "Agent(net), HTTPConnectionPool(net)",
     ),
+    (
+        "conch/ssh/userauth.py",
+        None,
+        "SSHUserAuthServer schedules its login timeout and its delay after a "
+        "wrong password on its class attribute clock, the global reactor: "
+        "serve a subclass whose serviceStarted sets self.clock = net (in the "
+        "factory's services, b'ssh-userauth')",
+    ),
 ]
 
 
