@@ -125,6 +125,13 @@ _FRAME_FIXES: list[tuple[str | None, str | None, str]] = [
         "Agent(net), HTTPConnectionPool(net)",
     ),
     (
+        "words/protocols/irc.py",
+        None,
+        "IRCClient's lineRate throttle calls the reactor that "
+        "twisted.words.protocols.irc imported, and takes no clock: patch it "
+        "for the test, self.patch(irc, 'reactor', net)",
+    ),
+    (
         "conch/ssh/userauth.py",
         None,
         "SSHUserAuthServer schedules its login timeout and its delay after a "
