@@ -1,7 +1,9 @@
 """
 Helpers of the C{connect}, C{ports}, C{factories} and C{time} scenario
-families: protocols and factories that misbehave in ways the recording
-world does not offer, and quiet echo factories for many connections at once.
+families (and of the endpoint scenarios of C{ipv6} and C{unix}): protocols
+and factories that misbehave in ways the recording world does not offer,
+quiet echo factories for many connections at once, and listening and
+connecting through endpoints with recording factories and protocols.
 """
 
 from __future__ import annotations
@@ -9,7 +11,15 @@ from __future__ import annotations
 import errno
 from typing import Any
 
-from twisted.internet.interfaces import IAddress, IConnector, ITransport
+from twisted.internet.endpoints import connectProtocol
+from twisted.internet.interfaces import (
+    IAddress,
+    IConnector,
+    IListeningPort,
+    IStreamClientEndpoint,
+    IStreamServerEndpoint,
+    ITransport,
+)
 from twisted.internet.protocol import (
     ClientFactory,
     Protocol,
@@ -25,9 +35,11 @@ __all__ = [
     "QuietClientFactory",
     "QuietEcho",
     "QuietEchoFactory",
+    "connectEndpoint",
     "errnoName",
     "explode",
     "exploding",
+    "listenEndpoint",
     "noteOsError",
     "poll",
     "tryCall",
@@ -101,6 +113,33 @@ async def poll(w: World, condition: Any, seconds: float = 2.0) -> None:
             return
         await w.settle(0.01)
     raise Stuck()
+
+
+async def listenEndpoint(w: World, endpoint: IStreamServerEndpoint) -> IListeningPort:
+    """
+    Listen on C{endpoint} with a new recording server factory; the port is
+    stopped at cleanup.
+
+    @return: the listening port.
+    """
+    port = await endpoint.listen(w.serverFactory())
+    w.ports.append(port)
+    return port
+
+
+async def connectEndpoint(w: World, endpoint: IStreamClientEndpoint) -> Peer:
+    """
+    Connect C{endpoint} with a new recording client protocol (C{c1}), note
+    C{"connected"} once C{connectProtocol} fired, and wait until the server
+    protocol (C{s1}) is made.
+
+    @return: the client protocol.
+    """
+    client = w.newPeer("c", {})
+    await connectProtocol(endpoint, client)
+    w.note("connected")
+    await w.when("s1", "made")
+    return client
 
 
 class MakeConnectionRaises(Peer):

@@ -1,8 +1,9 @@
 """
-Helpers for the data, close, abort, half-close, producer and reset scenarios:
-a connected pair in one call, a protocol that counts big transfers instead of
-logging them, a streaming producer that writes chunks, and a way to record
-what a call returned or raised.
+Helpers for the data, close, abort, half-close, producer and reset scenarios
+(and a few others): a connected pair in one call, a protocol that counts big
+transfers instead of logging them, a message each way, resuming a paused
+client after the server is gone, a streaming producer that writes chunks,
+and a way to record what a call returned or raised.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ __all__ = [
     "CountingPeer",
     "HalfCloseableCountingPeer",
     "attempt",
+    "connectCountingClient",
     "connectPair",
     "counted",
     "isPrefix",
+    "pingPong",
+    "resumeOnceServerLost",
     "stream",
     "tcp",
     "waitUntilStalled",
@@ -118,6 +122,47 @@ async def connectPair(
     await w.when("c1", "made")
     await w.when("s1", "made")
     return w.peer("c1"), w.peer("s1")
+
+
+async def connectCountingClient(
+    w: World, server: dict[str, Any] | None = None, **hooks: Any
+) -> tuple[CountingPeer, Peer]:
+    """
+    L{connectPair} with C{server} (factory keywords and protocol hooks) and
+    a client that is a L{CountingPeer} (for transfers too big for the log)
+    with the protocol C{hooks}.
+
+    @return: the client and the server protocol (C{c1}, C{s1}).
+    """
+    client, serverProtocol = await connectPair(w, server, counted(w, "c", **hooks))
+    assert isinstance(client, CountingPeer)
+    return client, serverProtocol
+
+
+async def pingPong(w: World) -> None:
+    """
+    Exchange a message each way on the first connection: C{c1} writes
+    C{b"ping"} and waits until C{s1} has it, then C{s1} writes C{b"pong"}
+    and waits until C{c1} has it.
+    """
+    w.peer("c1").tcp.write(b"ping")
+    await w.received("s1", 4)
+    w.peer("s1").tcp.write(b"pong")
+    await w.received("c1", 4)
+
+
+async def resumeOnceServerLost(w: World, client: Peer) -> None:
+    """
+    For a C{client} whose transport is paused: wait for the server's
+    (C{s1}) C{connectionLost}, let the world settle, note C{"client
+    resumes"}, resume the client's transport and wait for the client's
+    (C{c1}) C{connectionLost}.
+    """
+    await w.when("s1", "lost")
+    await w.settle()
+    w.note("client resumes")
+    tcp(client).resumeProducing()
+    await w.when("c1", "lost")
 
 
 def attempt(w: World, label: str, call: Callable[[], object]) -> None:

@@ -40,7 +40,12 @@ from twisted.internet.interfaces import (
     IPushProducer,
     ITCPTransport,
 )
-from twisted.internet.protocol import ClientFactory, Protocol, ServerFactory
+from twisted.internet.protocol import (
+    ClientFactory,
+    Factory,
+    Protocol,
+    ServerFactory,
+)
 from twisted.internet.task import deferLater
 from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
 from twisted.python.failure import Failure
@@ -179,22 +184,28 @@ def _peer(world: World, name: str, hooks: dict[str, Any]) -> Peer:
     return Peer(world, name, **hooks)
 
 
-class RecordingServerFactory(ServerFactory[Peer]):
+class _RecordingFactory(Factory[Peer]):
     """
-    A server factory recording C{doStart}, C{doStop} and C{buildProtocol}
-    (with the named client address) and building L{Peer}s named C{s1},
-    C{s2}, ...  C{build(factory, address)} may replace the protocol (return
-    L{None}, raise, ...).
+    What both recording factories share: recording C{doStart}, C{doStop} and
+    C{buildProtocol} (with the named address) under C{name}, and building
+    L{Peer}s named C{<side>1}, C{<side>2}, ... with C{hooks} unless the
+    C{build(factory, address)} hook replaces the protocol (returns L{None},
+    raises, ...).  C{startStop(what)} runs after C{doStart} and C{doStop}
+    are recorded.
+
+    @cvar side: the prefix of the names of the protocols built (C{"s"} or
+        C{"c"}).
     """
 
     noisy = False
+    side: str
 
     def __init__(
         self,
         world: World,
         name: str,
         hooks: dict[str, Any],
-        build: Callable[[RecordingServerFactory, IAddress], Peer | None] | None,
+        build: Callable[[Any, IAddress], Peer | None] | None,
         startStop: Callable[[str], object] | None,
     ) -> None:
         self.world = world
@@ -224,20 +235,31 @@ class RecordingServerFactory(ServerFactory[Peer]):
                 self.protocols.append(built)
                 self.world.peers.append(built)
             return built
-        protocol = self.world.newPeer("s", dict(self.hooks))
+        protocol = self.world.newPeer(self.side, dict(self.hooks))
         protocol.factory = self
         self.protocols.append(protocol)
         return protocol
 
 
-class RecordingClientFactory(ClientFactory[Peer]):
+class RecordingServerFactory(_RecordingFactory, ServerFactory[Peer]):
+    """
+    A server factory recording C{doStart}, C{doStop} and C{buildProtocol}
+    (with the named client address) and building L{Peer}s named C{s1},
+    C{s2}, ...  C{build(factory, address)} may replace the protocol (return
+    L{None}, raise, ...).
+    """
+
+    side = "s"
+
+
+class RecordingClientFactory(_RecordingFactory, ClientFactory[Peer]):
     """
     A client factory recording every L{ClientFactory} callback; the hooks
     C{failed(connector, reason)} and C{clientLost(connector, reason)} run
     after recording (e.g. to reconnect), C{build} may replace the protocol.
     """
 
-    noisy = False
+    side = "c"
 
     def __init__(
         self,
@@ -251,46 +273,16 @@ class RecordingClientFactory(ClientFactory[Peer]):
         build: Callable[[RecordingClientFactory, IAddress], Peer | None] | None = None,
         startStop: Callable[[str], object] | None = None,
     ) -> None:
-        self.world = world
-        self.name = name
-        self.hooks = hooks
+        super().__init__(world, name, hooks, build, startStop)
         self._failed = failed
         self._clientLost = clientLost
         self._started = started
-        self._build = build
-        self._startStop = startStop
-        self.protocols: list[Peer] = []
         self.failures: list[Failure] = []
-
-    def doStart(self) -> None:
-        self.world.record(self.name, "doStart")
-        super().doStart()
-        if self._startStop is not None:
-            self._startStop("doStart")
-
-    def doStop(self) -> None:
-        self.world.record(self.name, "doStop")
-        super().doStop()
-        if self._startStop is not None:
-            self._startStop("doStop")
 
     def startedConnecting(self, connector: IConnector) -> None:
         self.world.record(self.name, "startedConnecting")
         if self._started is not None:
             self._started(connector)
-
-    def buildProtocol(self, addr: IAddress) -> Peer | None:  # type: ignore[override]  # may return None, as IProtocolFactory allows
-        self.world.record(self.name, "build", self.world.addressName(addr))
-        if self._build is not None:
-            built = self._build(self, addr)
-            if built is not None:
-                self.protocols.append(built)
-                self.world.peers.append(built)
-            return built
-        protocol = self.world.newPeer("c", dict(self.hooks))
-        protocol.factory = self
-        self.protocols.append(protocol)
-        return protocol
 
     def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
         self.failures.append(reason)

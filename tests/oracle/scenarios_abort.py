@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from tests.oracle._registry import scenario
 from tests.oracle._support_data import (
-    CountingPeer,
+    connectCountingClient,
     connectPair,
-    counted,
     isPrefix,
+    resumeOnceServerLost,
     stream,
     tcp,
 )
@@ -84,8 +84,7 @@ async def abortDropsDataWrittenInTheSameCall(w: World) -> None:
     never reach the client: it receives nothing and gets ConnectionLost,
     after the server's ConnectionAborted.
     """
-    client, server = await connectPair(w, client=counted(w, "c"))
-    assert isinstance(client, CountingPeer)
+    client, server = await connectCountingClient(w)
     server.tcp.write(stream(16, 64 * 1024))
     server.tcp.abortConnection()
     server.tcp.write(b"after abort")
@@ -101,8 +100,7 @@ async def abortMidTransferDeliversOnlyAPrefix(w: World) -> None:
     8 MiB transfer: the client keeps a strict prefix and gets ConnectionLost.
     """
     data = stream(128, 64 * 1024)
-    client, server = await connectPair(w, client=counted(w, "c"))
-    assert isinstance(client, CountingPeer)
+    client, server = await connectCountingClient(w)
     for offset in range(0, len(data), 64 * 1024):
         server.tcp.write(data[offset : offset + 64 * 1024])
     await w.waitFor(lambda: client.count > 0)
@@ -177,8 +175,7 @@ async def abortAfterLoseConnectionDropsPendingData(w: World) -> None:
     drops the rest: ConnectionAborted on the server, and the client, once
     it reads again, gets less than everything and ConnectionLost.
     """
-    client, server = await connectPair(w, client=counted(w, "c"))
-    assert isinstance(client, CountingPeer)
+    client, server = await connectCountingClient(w)
     tcp(client).pauseProducing()
     server.tcp.write(stream(128, 64 * 1024))
     server.tcp.loseConnection()
@@ -203,8 +200,4 @@ async def abortToAPausedPeerIsNoticedOnResume(w: World) -> None:
     server.tcp.write(b"before the abort")
     await w.settle()
     server.tcp.abortConnection()
-    await w.when("s1", "lost")
-    await w.settle()
-    w.note("client resumes")
-    tcp(client).resumeProducing()
-    await w.when("c1", "lost")
+    await resumeOnceServerLost(w, client)

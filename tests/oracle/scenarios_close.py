@@ -12,11 +12,11 @@ from twisted.internet.interfaces import IAddress
 
 from tests.oracle._registry import scenario
 from tests.oracle._support_data import (
-    CountingPeer,
     attempt,
+    connectCountingClient,
     connectPair,
-    counted,
     isPrefix,
+    resumeOnceServerLost,
     stream,
     tcp,
 )
@@ -43,8 +43,7 @@ async def loseConnectionFlushesPendingData(w: World) -> None:
     its buffer has drained into the kernel).
     """
     data = stream(16, 64 * 1024)
-    client, server = await connectPair(w, client=counted(w, "c"))
-    assert isinstance(client, CountingPeer)
+    client, server = await connectCountingClient(w)
     server.tcp.write(data)
     server.tcp.loseConnection()
     await w.when("c1", "lost")
@@ -177,11 +176,7 @@ async def pausedTransportHearsNothingUntilResumed(w: World) -> None:
     tcp(client).pauseProducing()
     server.tcp.write(b"while you were out")
     server.tcp.loseConnection()
-    await w.when("s1", "lost")
-    await w.settle()
-    w.note("client resumes")
-    tcp(client).resumeProducing()
-    await w.when("c1", "lost")
+    await resumeOnceServerLost(w, client)
 
 
 @scenario
@@ -266,15 +261,13 @@ async def closeWithUnreadIncomingWhileKernelStillSending(w: World) -> None:
     so the send queue is never empty when the server closes.
     """
     reply = stream(128, 64 * 1024)
-    port = w.listen(made=lambda p: tcp(p).pauseProducing())
-    w.connect(port, **counted(w, "c", made=lambda p: p.tcp.write(b"request")))
-    await w.when("c1", "made")
-    await w.when("s1", "made")
-    client = w.peer("c1")
-    assert isinstance(client, CountingPeer)
+    client, server = await connectCountingClient(
+        w,
+        server={"made": lambda p: tcp(p).pauseProducing()},
+        made=lambda p: p.tcp.write(b"request"),
+    )
     tcp(client).pauseProducing()
     await w.settle()
-    server = w.peer("s1")
     server.tcp.write(reply)
     server.tcp.loseConnection()
     await w.settle()
@@ -294,20 +287,16 @@ async def pausedPeerOfACloseWithUnreadInput(w: World) -> None:
     the client before the RST, and when it resumes it reads the whole reply
     and sees ConnectionDone (not ConnectionLost).
     """
-    port = w.listen(made=lambda p: tcp(p).pauseProducing())
-    w.connect(port, made=lambda p: p.tcp.write(b"request"))
-    await w.when("c1", "made")
-    await w.when("s1", "made")
-    client, server = w.peer("c1"), w.peer("s1")
+    client, server = await connectPair(
+        w,
+        server={"made": lambda p: tcp(p).pauseProducing()},
+        client={"made": lambda p: p.tcp.write(b"request")},
+    )
     tcp(client).pauseProducing()
     await w.settle()
     server.tcp.write(b"reply")
     server.tcp.loseConnection()
-    await w.when("s1", "lost")
-    await w.settle()
-    w.note("client resumes")
-    tcp(client).resumeProducing()
-    await w.when("c1", "lost")
+    await resumeOnceServerLost(w, client)
 
 
 @scenario
@@ -319,9 +308,7 @@ async def closeWhileKernelStillSendingWithoutUnreadInput(w: World) -> None:
     ConnectionDone.
     """
     reply = stream(128, 64 * 1024)
-    await connectPair(w, client=counted(w, "c"))
-    client, server = w.peer("c1"), w.peer("s1")
-    assert isinstance(client, CountingPeer)
+    client, server = await connectCountingClient(w)
     tcp(client).pauseProducing()
     server.tcp.write(reply)
     server.tcp.loseConnection()

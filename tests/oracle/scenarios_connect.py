@@ -5,6 +5,8 @@ addresses, bindAddress, reconnecting, and the client endpoints.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from twisted.internet.endpoints import (
     HostnameEndpoint,
     TCP4ClientEndpoint,
@@ -13,17 +15,25 @@ from twisted.internet.endpoints import (
     connectProtocol,
     serverFromString,
 )
-from twisted.internet.interfaces import IConnector, ITCPTransport
+from twisted.internet.interfaces import (
+    IConnector,
+    IStreamClientEndpoint,
+    IStreamServerEndpoint,
+    ITCPTransport,
+)
 from twisted.python.failure import Failure
 
 from tests.oracle._registry import scenario
 from tests.oracle._support_conn import (
     QuietClientFactory,
     QuietEchoFactory,
+    connectEndpoint,
+    listenEndpoint,
     noteOsError,
     poll,
     tryCall,
 )
+from tests.oracle._support_data import connectPair, pingPong
 from tests.oracle._world import Peer, World
 
 
@@ -49,10 +59,7 @@ async def connectionMadeOnBothSidesBeforeAnythingElse(w: World) -> None:
     and nothing else until someone writes or closes; the server then closes
     and both sides see ConnectionDone.
     """
-    port = w.listen()
-    w.connect(port)
-    await w.when("c1", "made")
-    await w.when("s1", "made")
+    await connectPair(w)
     await w.settle()
     w.note("settled")
     w.peer("s1").tcp.loseConnection()
@@ -79,12 +86,9 @@ async def buildProtocolGetsThePeersAddress(w: World) -> None:
     client factory's gets the listening address, each equal to the
     protocol's transport.getPeer().
     """
-    port = w.listen()
-    w.connect(port)
-    await w.when("c1", "made")
-    await w.when("s1", "made")
-    w.note("server getPeer", w.addressName(w.peer("s1").tcp.getPeer()))
-    w.note("client getPeer", w.addressName(w.peer("c1").tcp.getPeer()))
+    client, server = await connectPair(w)
+    w.note("server getPeer", w.addressName(server.tcp.getPeer()))
+    w.note("client getPeer", w.addressName(client.tcp.getPeer()))
 
 
 @scenario
@@ -94,15 +98,11 @@ async def addressesAgreeOnBothEnds(w: World) -> None:
     the server's getPeer and the client's getHost are the client's loopback
     address with an ephemeral port unlike the listening one.
     """
-    port = w.listen()
-    w.connect(port)
-    await w.when("c1", "made")
-    await w.when("s1", "made")
-    client, server = w.peer("c1").tcp, w.peer("s1").tcp
-    w.note("client getHost", w.addressName(client.getHost()))
-    w.note("client getPeer", w.addressName(client.getPeer()))
-    w.note("server getHost", w.addressName(server.getHost()))
-    w.note("server getPeer", w.addressName(server.getPeer()))
+    client, server = await connectPair(w)
+    w.note("client getHost", w.addressName(client.tcp.getHost()))
+    w.note("client getPeer", w.addressName(client.tcp.getPeer()))
+    w.note("server getHost", w.addressName(server.tcp.getHost()))
+    w.note("server getPeer", w.addressName(server.tcp.getPeer()))
 
 
 @scenario
@@ -197,10 +197,7 @@ async def stopConnectingWhenConnectedRaises(w: World) -> None:
     connector = w.connect(port)
     await w.when("c1", "made")
     tryCall(w, "stopConnecting", connector.stopConnecting)
-    w.peer("c1").tcp.write(b"ping")
-    await w.received("s1", 4)
-    w.peer("s1").tcp.write(b"pong")
-    await w.received("c1", 4)
+    await pingPong(w)
 
 
 @scenario
@@ -297,12 +294,9 @@ async def bindAddressIsTheClientsAddress(w: World) -> None:
     all report it.
     """
     free = await w.closedPort()
-    port = w.listen()
-    w.connect(port, bindAddress=(w.interface, free))
-    await w.when("c1", "made")
-    await w.when("s1", "made")
-    w.note("client getHost", w.addressName(w.peer("c1").tcp.getHost()))
-    w.note("server getPeer", w.addressName(w.peer("s1").tcp.getPeer()))
+    client, server = await connectPair(w, client={"bindAddress": (w.interface, free)})
+    w.note("client getHost", w.addressName(client.tcp.getHost()))
+    w.note("server getPeer", w.addressName(server.tcp.getPeer()))
 
 
 @scenario
@@ -421,27 +415,22 @@ async def concurrentConnectionsAreIsolated(w: World) -> None:
     w.note("reasons", sorted(reasons))
 
 
-async def _endpointTalk(w: World, serverEndpoint: object, clientOf: object) -> None:
+async def _endpointTalk(
+    w: World,
+    serverEndpoint: IStreamServerEndpoint,
+    clientOf: Callable[[int], IStreamClientEndpoint],
+) -> None:
     """
     Listen on C{serverEndpoint}, connect the client endpoint C{clientOf(port
     number)} with a recording protocol, exchange a message each way and close
     from the client.
     """
-    factory = w.serverFactory()
-    port = await serverEndpoint.listen(factory)  # type: ignore[attr-defined]
-    w.ports.append(port)
+    port = await listenEndpoint(w, serverEndpoint)
     w.namePort(port)
     w.note("port getHost", w.addressName(port.getHost()))
-    client = w.newPeer("c", {})
-    endpoint = clientOf(w.portNumber(port))  # type: ignore[operator]
-    await connectProtocol(endpoint, client)
-    w.note("connected")
-    await w.when("s1", "made")
+    client = await connectEndpoint(w, clientOf(w.portNumber(port)))
     w.note("client getPeer", w.addressName(client.tcp.getPeer()))
-    client.tcp.write(b"ping")
-    await w.received("s1", 4)
-    w.peer("s1").tcp.write(b"pong")
-    await w.received("c1", 4)
+    await pingPong(w)
     client.tcp.loseConnection()
     await w.when("s1", "lost")
     await w.when("c1", "lost")

@@ -6,6 +6,8 @@ exceptions in the client side's callbacks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from twisted.internet.interfaces import IAddress, IConnector
 from twisted.python.failure import Failure
 
@@ -17,6 +19,30 @@ from tests.oracle._support_conn import (
     noteOsError,
 )
 from tests.oracle._world import Explosion, Peer, RecordingServerFactory, World
+
+
+def _noteWhetherItRaises(w: World, label: str, call: Callable[[], object]) -> None:
+    """
+    Call C{call()} and note C{"<label> raised"} with the exception's type
+    name, or C{"<label> returned"}.
+    """
+    try:
+        call()
+    except Exception as e:
+        w.note(f"{label} raised", type(e).__name__)
+    else:
+        w.note(f"{label} returned")
+
+
+async def _writeAfterSettling(w: World, name: str, data: bytes) -> None:
+    """
+    Let the world settle, note C{"after settle"}, write C{data} from the
+    protocol C{name} and let the world settle again.
+    """
+    await w.settle()
+    w.note("after settle")
+    w.peer(name).tcp.write(data)
+    await w.settle()
 
 
 @scenario
@@ -68,10 +94,7 @@ async def serverBuildProtocolRaises(w: World) -> None:
     port = w.listen(build=build)
     w.connect(port)
     await w.when("c1", "made")
-    await w.settle()
-    w.note("after settle")
-    w.peer("c1").tcp.write(b"anyone?")
-    await w.settle()
+    await _writeAfterSettling(w, "c1", b"anyone?")
 
 
 @scenario
@@ -96,12 +119,7 @@ async def startedConnectingRaises(w: World) -> None:
     on both sides.
     """
     port = w.listen()
-    try:
-        w.connect(port, started=explode)
-    except Exception as e:
-        w.note("connectTCP raised", type(e).__name__)
-    else:
-        w.note("connectTCP returned")
+    _noteWhetherItRaises(w, "connectTCP", lambda: w.connect(port, started=explode))
     await w.settle()
 
 
@@ -116,12 +134,7 @@ async def serverDoStartRaises(w: World) -> None:
     """
     number = await w.closedPort()
     factory = w.serverFactory(startStop=exploding("doStart"))
-    try:
-        w.listen(factory, port=number)
-    except Exception as e:
-        w.note("listenTCP raised", type(e).__name__)
-    else:
-        w.note("listenTCP returned")
+    _noteWhetherItRaises(w, "listenTCP", lambda: w.listen(factory, port=number))
     w.connect(number)
     await w.when("cf", "doStop")
 
@@ -135,12 +148,9 @@ async def clientDoStartRaises(w: World) -> None:
     """
 
     port = w.listen()
-    try:
-        w.connect(port, startStop=exploding("doStart"))
-    except Exception as e:
-        w.note("connectTCP raised", type(e).__name__)
-    else:
-        w.note("connectTCP returned")
+    _noteWhetherItRaises(
+        w, "connectTCP", lambda: w.connect(port, startStop=exploding("doStart"))
+    )
     await w.settle()
 
 
@@ -175,10 +185,7 @@ async def clientConnectionMadeRaises(w: World) -> None:
     port = w.listen()
     w.connect(port, made=explode)
     await w.when("c1", "made")
-    await w.settle()
-    w.note("after settle")
-    w.peer("s1").tcp.write(b"still there?")
-    await w.settle()
+    await _writeAfterSettling(w, "s1", b"still there?")
 
 
 @scenario

@@ -21,6 +21,7 @@ from twisted.internet.endpoints import (
     serverFromString,
 )
 from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import ServerFactory
 
 from tests.oracle._registry import scenario
@@ -31,8 +32,15 @@ from tests.oracle._support_addr import (
     describe,
     listen6,
 )
-from tests.oracle._support_conn import errnoName, noteOsError, tryCall
-from tests.oracle._world import World
+from tests.oracle._support_conn import (
+    connectEndpoint,
+    errnoName,
+    listenEndpoint,
+    noteOsError,
+    tryCall,
+)
+from tests.oracle._support_data import pingPong
+from tests.oracle._world import Peer, World
 
 
 def _listen(w: World, number: int, interface: str) -> None:
@@ -75,10 +83,7 @@ async def ipv6ListenAndConnect(w: World) -> None:
     connector = connect6(w, port)
     w.note("destination", describe(w, connector.getDestination()))
     await _addresses(w)
-    w.peer("c1").tcp.write(b"ping")
-    await w.received("s1", 4)
-    w.peer("s1").tcp.write(b"pong")
-    await w.received("c1", 4)
+    await pingPong(w)
     w.peer("c1").tcp.loseConnection()
     await w.when("s1", "lost")
     await w.when("cf", "doStop")
@@ -269,14 +274,15 @@ async def ipv6CloseAndAbort(w: World) -> None:
 
 
 async def _endpointTalk(w: World, serverEndpoint: Any, clientOf: Any) -> None:
-    port = await serverEndpoint.listen(w.serverFactory())
-    w.ports.append(port)
+    """
+    Listen on C{serverEndpoint}, connect the client endpoint C{clientOf(port
+    number)} with a recording protocol, send a message and close from the
+    client, noting the port's and the client's peer address in full.
+    """
+    port = await listenEndpoint(w, serverEndpoint)
     w.namePort(port)
     w.note("port getHost", describe(w, port.getHost()))
-    client = w.newPeer("c", {})
-    await connectProtocol(clientOf(w.portNumber(port)), client)
-    w.note("connected")
-    await w.when("s1", "made")
+    client = await connectEndpoint(w, clientOf(w.portNumber(port)))
     w.note("client getPeer", describe(w, client.tcp.getPeer()))
     client.tcp.write(b"ping")
     await w.received("s1", 4)
@@ -368,6 +374,24 @@ def _dualReactor(w: World) -> Any:
     return ResolvingReactor(w.reactor, hosts)
 
 
+async def _connectToDual(w: World, port: IListeningPort) -> Peer:
+    """
+    Connect a new recording client protocol (C{c1}) with a HostnameEndpoint
+    to "dual" (see L{_dualReactor}) and C{port}'s number, note
+    C{"connected"} with the address the client reached, and wait until the
+    server protocol (C{s1}) is made.
+
+    @return: the client protocol.
+    """
+    client = w.newPeer("c", {})
+    await connectProtocol(
+        HostnameEndpoint(_dualReactor(w), b"dual", w.portNumber(port)), client
+    )
+    w.note("connected", describe(w, client.tcp.getPeer()))
+    await w.when("s1", "made")
+    return client
+
+
 @scenario
 async def hostnameEndpointFallsBackToIPv4(w: World) -> None:
     """
@@ -376,13 +400,7 @@ async def hostnameEndpointFallsBackToIPv4(w: World) -> None:
     the IPv4 one connects.
     """
     port = w.listen()
-    reactor = _dualReactor(w)
-    client = w.newPeer("c", {})
-    await connectProtocol(
-        HostnameEndpoint(reactor, b"dual", w.portNumber(port)), client
-    )
-    w.note("connected", describe(w, client.tcp.getPeer()))
-    await w.when("s1", "made")
+    client = await _connectToDual(w, port)
     client.tcp.loseConnection()
     await w.when("s1", "lost")
 
@@ -395,13 +413,7 @@ async def hostnameEndpointPrefersTheFirstAddress(w: World) -> None:
     ::1, connects.
     """
     port = listen6(w, interface="::")
-    reactor = _dualReactor(w)
-    client = w.newPeer("c", {})
-    await connectProtocol(
-        HostnameEndpoint(reactor, b"dual", w.portNumber(port)), client
-    )
-    w.note("connected", describe(w, client.tcp.getPeer()))
-    await w.when("s1", "made")
+    client = await _connectToDual(w, port)
     w.note("server getPeer", describe(w, w.peer("s1").tcp.getPeer()))
     client.tcp.loseConnection()
     await w.when("s1", "lost")

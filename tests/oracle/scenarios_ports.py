@@ -13,6 +13,7 @@ from twisted.internet.protocol import ServerFactory
 
 from tests.oracle._registry import scenario
 from tests.oracle._support_conn import errnoName, noteOsError, tryCall
+from tests.oracle._support_data import pingPong
 from tests.oracle._world import World
 
 
@@ -21,6 +22,21 @@ def _errno(error: CannotListenError) -> str | None:
     The symbolic errno of C{error}'s socket error (C{EADDRINUSE}, ...).
     """
     return errnoName(getattr(error.socketError, "errno", None))
+
+
+async def _tryListening(w: World, number: int, interface: str) -> None:
+    """
+    C{listenTCP(number, ..., interface=interface)} with a factory that
+    records nothing: note C{"CannotListenError"} with the error's interface
+    and errno, or C{"listening"} and stop listening again.
+    """
+    try:
+        other = w.reactor.listenTCP(number, ServerFactory(), interface=interface)
+    except CannotListenError as e:
+        w.note("CannotListenError", e.interface, _errno(e))
+    else:
+        w.note("listening")
+        await maybeDeferred(other.stopListening)
 
 
 @scenario
@@ -103,10 +119,7 @@ async def stopListeningKeepsAcceptedConnections(w: World) -> None:
     await w.when("c1", "made")
     await w.when("s1", "made")
     await w.stopListening(port)
-    w.peer("c1").tcp.write(b"ping")
-    await w.received("s1", 4)
-    w.peer("s1").tcp.write(b"pong")
-    await w.received("c1", 4)
+    await pingPong(w)
     w.peer("c1").tcp.loseConnection()
     await w.when("s1", "lost")
     await w.when("c1", "lost")
@@ -205,13 +218,7 @@ async def listenOnAllInterfacesOverALoopbackListener(w: World) -> None:
     """
     port = w.listen()
     number = w.portNumber(port)
-    try:
-        other = w.reactor.listenTCP(number, ServerFactory(), interface="")
-    except CannotListenError as e:
-        w.note("CannotListenError", e.interface, _errno(e))
-    else:
-        w.note("listening")
-        await maybeDeferred(other.stopListening)
+    await _tryListening(w, number, "")
 
 
 @scenario
@@ -235,13 +242,7 @@ async def listenOnANonLocalAddress(w: World) -> None:
     Listening on an address no interface has (192.0.2.1, TEST-NET-1)
     raises CannotListenError (EADDRNOTAVAIL).
     """
-    try:
-        other = w.reactor.listenTCP(0, ServerFactory(), interface="192.0.2.1")
-    except CannotListenError as e:
-        w.note("CannotListenError", e.interface, _errno(e))
-    else:
-        w.note("listening")
-        await maybeDeferred(other.stopListening)
+    await _tryListening(w, 0, "192.0.2.1")
 
 
 @scenario
@@ -260,6 +261,25 @@ async def getHostAfterStopListening(w: World) -> None:
         w.note("getHost", w.addressName(address))
 
 
+async def _listenAgainAndConnect(w: World, number: int) -> bool:
+    """
+    Listen on C{number} again with a new server factory, noting whether
+    listenTCP returned or raised; if it returned, connect a second client
+    to C{number} and wait for its C{connectionMade}.
+
+    @return: whether listening again worked.
+    """
+    again = tryCall(
+        w, "listenTCP", w.reactor.listenTCP, number, w.serverFactory(), 50, w.interface
+    )
+    if again is None:
+        return False
+    w.ports.append(again)
+    w.connect(number)
+    await w.when("c2", "made")
+    return True
+
+
 @scenario
 async def listenAgainOnTheSameNumberWhileAnAcceptedConnectionIsOpen(
     w: World,
@@ -276,15 +296,8 @@ async def listenAgainOnTheSameNumberWhileAnAcceptedConnectionIsOpen(
     await w.when("c1", "made")
     await w.when("s1", "made")
     await w.stopListening(port)
-    again = tryCall(
-        w, "listenTCP", w.reactor.listenTCP, number, w.serverFactory(), 50, w.interface
-    )
-    if again is None:
-        return
-    w.ports.append(again)
-    w.connect(number)
-    await w.when("c2", "made")
-    w.note("c2 getPeer", w.addressName(w.peer("c2").tcp.getPeer()))
+    if await _listenAgainAndConnect(w, number):
+        w.note("c2 getPeer", w.addressName(w.peer("c2").tcp.getPeer()))
 
 
 @scenario
@@ -301,11 +314,4 @@ async def listenAgainOnTheSameNumberAfterTheServerClosedFirst(w: World) -> None:
     await w.when("s1", "lost")
     await w.when("cf", "doStop")
     await w.stopListening(port)
-    again = tryCall(
-        w, "listenTCP", w.reactor.listenTCP, number, w.serverFactory(), 50, w.interface
-    )
-    if again is None:
-        return
-    w.ports.append(again)
-    w.connect(number)
-    await w.when("c2", "made")
+    await _listenAgainAndConnect(w, number)

@@ -12,10 +12,9 @@ from twisted.internet.interfaces import IPushProducer
 from tests.oracle._registry import scenario
 from tests.oracle._support_data import (
     ChunkProducer,
-    CountingPeer,
     attempt,
+    connectCountingClient,
     connectPair,
-    counted,
     tcp,
     waitUntilStalled,
 )
@@ -32,8 +31,7 @@ async def streamingProducerPausedWhilePeerDoesNotRead(w: World) -> None:
     1 MiB" is recorded); once the client reads, the producer is resumed,
     finishes, and everything arrives.
     """
-    client, server = await connectPair(w, client=counted(w, "c"))
-    assert isinstance(client, CountingPeer)
+    client, server = await connectCountingClient(w)
     tcp(client).pauseProducing()
     producer = ChunkProducer(server, count=128, size=64 * 1024)
     producer.start()
@@ -56,8 +54,7 @@ async def streamingProducerPausedWhenTheBufferExceeds64KiB(w: World) -> None:
     the transport's buffer exceed 64 KiB (65,536 bytes do not, one more byte
     does), and resumed once the buffer has drained.
     """
-    client, server = await connectPair(w, client=counted(w, "c"))
-    assert isinstance(client, CountingPeer)
+    client, server = await connectCountingClient(w)
     producer = PushProducer(w)
     tcp(server).registerProducer(producer, True)
     server.tcp.write(b"x" * 65536)
@@ -80,8 +77,7 @@ async def pullProducerResumedUntilUnregistered(w: World) -> None:
     chunks), then the connection closes and every chunk arrived; it never
     gets stopProducing.
     """
-    client, server = await connectPair(w, client=counted(w, "c"))
-    assert isinstance(client, CountingPeer)
+    client, server = await connectCountingClient(w)
 
     def resume(producer: PullProducer) -> None:
         if producer.resumes <= 8:
@@ -185,8 +181,7 @@ async def pausedStreamingProducerKeepsTheConnectionOpen(w: World) -> None:
     ever (the client read everything, the server is not lost); it closes
     only once the producer unregisters.
     """
-    client, server = await connectPair(w, client=counted(w, "c"))
-    assert isinstance(client, CountingPeer)
+    client, server = await connectCountingClient(w)
     producer = PushProducer(w)
     tcp(server).registerProducer(producer, True)
     server.tcp.write(b"x" * (1024 * 1024))

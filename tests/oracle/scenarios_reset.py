@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from tests.oracle._registry import scenario
 from tests.oracle._support_data import (
-    CountingPeer,
+    connectCountingClient,
     connectPair,
-    counted,
     isPrefix,
+    resumeOnceServerLost,
     stream,
     tcp,
 )
@@ -27,8 +27,7 @@ async def peerResetMidStream(w: World) -> None:
     factory.
     """
     data = stream(16, 64 * 1024)
-    client, server = await connectPair(w, client=counted(w, "c"))
-    assert isinstance(client, CountingPeer)
+    client, server = await connectCountingClient(w)
     server.tcp.write(data)
     await w.waitFor(lambda: client.count > 0)
     w.reset(server)
@@ -81,11 +80,7 @@ async def resetReachesAPausedPeerOnlyWhenItResumes(w: World) -> None:
     server.tcp.write(b"unread")
     await w.settle()
     w.reset(server)
-    await w.when("s1", "lost")
-    await w.settle()
-    w.note("client resumes")
-    tcp(client).resumeProducing()
-    await w.when("c1", "lost")
+    await resumeOnceServerLost(w, client)
 
 
 @scenario

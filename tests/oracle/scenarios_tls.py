@@ -26,7 +26,7 @@ from tests.oracle._support_tls import (
     tlsServerFactory,
     tlsTransport,
 )
-from tests.oracle._world import Peer, PushProducer, World
+from tests.oracle._world import Hook, Peer, PushProducer, World
 
 
 def _echo(p: Peer, data: bytes) -> None:
@@ -280,6 +280,27 @@ def _startTLSServer(
     )
 
 
+def _connectStartTLS(
+    w: World, port: IListeningPort, upgrade: Hook, **hooks: object
+) -> None:
+    """
+    Connect to C{port} with a client peer that writes the line C{STARTTLS}
+    once connected and runs C{upgrade} (which calls C{startTLS}) when it
+    reads the line C{GO}; C{hooks} are its other protocol hooks.
+    """
+    w.connect(
+        port,
+        tlsClientFactory(
+            w,
+            StartTLSPeer,
+            command=b"GO",
+            upgrade=upgrade,
+            made=lambda p: p.tcp.write(b"STARTTLS\n"),
+            **hooks,
+        ),
+    )
+
+
 @scenario
 async def startTLSServerRepliesThenUpgrades(w: World) -> None:
     """
@@ -302,18 +323,7 @@ async def startTLSServerRepliesThenUpgrades(w: World) -> None:
             p.tcp.loseConnection()
 
     port = _startTLSServer(w, b"GO\n", data=_echo, handshake=handshake)
-    w.connect(
-        port,
-        tlsClientFactory(
-            w,
-            StartTLSPeer,
-            command=b"GO",
-            upgrade=upgrade,
-            made=lambda p: p.tcp.write(b"STARTTLS\n"),
-            data=data,
-            handshake=handshake,
-        ),
-    )
+    _connectStartTLS(w, port, upgrade, data=data, handshake=handshake)
     await w.when("c1", "lost")
     await w.when("s1", "lost")
 
@@ -361,18 +371,7 @@ async def startTLSReversedRoles(w: World) -> None:
             p.tcp.loseConnection()
 
     port = _startTLSServer(w, b"GO\n", normal=False, data=_echo)
-    w.connect(
-        port,
-        tlsClientFactory(
-            w,
-            StartTLSPeer,
-            command=b"GO",
-            upgrade=upgrade,
-            made=lambda p: p.tcp.write(b"STARTTLS\n"),
-            data=data,
-            handshake=lambda p: noteTLS(w, p),
-        ),
-    )
+    _connectStartTLS(w, port, upgrade, data=data, handshake=lambda p: noteTLS(w, p))
     await w.when("c1", "lost")
     await w.when("s1", "lost")
 
@@ -390,16 +389,7 @@ async def startTLSUntrusted(w: World) -> None:
         p.tcp.write(b"never sent")
 
     port = _startTLSServer(w, b"GO\n")
-    w.connect(
-        port,
-        tlsClientFactory(
-            w,
-            StartTLSPeer,
-            command=b"GO",
-            upgrade=upgrade,
-            made=lambda p: p.tcp.write(b"STARTTLS\n"),
-        ),
-    )
+    _connectStartTLS(w, port, upgrade)
     await w.when("c1", "lost")
     await w.when("s1", "lost")
 

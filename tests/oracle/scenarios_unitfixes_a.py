@@ -14,6 +14,7 @@ from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 
 from tests.oracle._registry import scenario
+from tests.oracle._support_data import connectPair
 from tests.oracle._world import Explosion, Peer, PullProducer, PushProducer, World
 
 
@@ -121,12 +122,9 @@ async def loseConnectionWhilePeerWrites(w: World) -> None:
     reads the client's end-of-file before the reset its bytes provoke, and
     sees ConnectionDone.
     """
-    port = w.listen()
-    w.connect(port)
-    await w.when("c1", "made")
-    await w.when("s1", "made")
-    w.peer("c1").tcp.loseConnection()
-    w.peer("s1").tcp.write(b"you will not read this")
+    client, server = await connectPair(w)
+    client.tcp.loseConnection()
+    server.tcp.write(b"you will not read this")
     await w.when("c1", "lost")
     await w.when("s1", "lost")
 
@@ -191,11 +189,9 @@ async def streamingProducerPausedAboveBufferSize(w: World) -> None:
     buffer has been handed to the kernel -- although the client does not
     read (the kernel's queues take it).
     """
-    port = w.listen()
-    w.connect(port, build=_counting(w, made=lambda p: _producing(p).pauseProducing()))
-    await w.when("c1", "made")
-    await w.when("s1", "made")
-    server = w.peer("s1")
+    _client, server = await connectPair(
+        w, client={"build": _counting(w, made=lambda p: _producing(p).pauseProducing())}
+    )
     producer = PushProducer(w)
     _producing(server).registerProducer(producer, True)
     server.tcp.write(b"x" * 65536)
@@ -337,13 +333,9 @@ async def pausedWriterLostWhenPeerAborts(w: World) -> None:
     turn: the client, registered only for writing, sees the reset through
     its write and loses the connection (ConnectionLost) without reading.
     """
-    port = w.listen()
-    w.connect(port)
-    await w.when("c1", "made")
-    await w.when("s1", "made")
-    client = w.peer("c1")
+    client, server = await connectPair(w)
     _producing(client).pauseProducing()
-    w.peer("s1").tcp.abortConnection()
+    server.tcp.abortConnection()
     await w.when("s1", "lost")
     client.tcp.write(b"anyone?")
     await w.when("c1", "lost")
@@ -356,13 +348,9 @@ async def pausedIdleSideNotLostWhenPeerAborts(w: World) -> None:
     client is registered for nothing and hears nothing until it resumes,
     then loses the connection (ConnectionLost).
     """
-    port = w.listen()
-    w.connect(port)
-    await w.when("c1", "made")
-    await w.when("s1", "made")
-    client = w.peer("c1")
+    client, server = await connectPair(w)
     _producing(client).pauseProducing()
-    w.peer("s1").tcp.abortConnection()
+    server.tcp.abortConnection()
     await w.when("s1", "lost")
     await w.settle()
     w.note("client lost while paused", client.isLost)

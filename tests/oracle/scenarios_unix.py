@@ -24,11 +24,17 @@ from twisted.python.failure import Failure
 
 from tests.oracle._registry import scenario
 from tests.oracle._support_addr import connectUNIX, listenUNIX, socketPath, unixName
-from tests.oracle._support_conn import errnoName, tryCall
+from tests.oracle._support_conn import (
+    connectEndpoint,
+    errnoName,
+    listenEndpoint,
+    tryCall,
+)
 from tests.oracle._support_data import (
     ChunkProducer,
     attempt,
     counted,
+    pingPong,
     tcp,
     waitUntilStalled,
 )
@@ -45,6 +51,22 @@ def _cannotListen(w: World, error: CannotListenError) -> None:
         errnoName(getattr(socketError, "errno", None)),
         socketError if isinstance(socketError, str) else type(socketError).__name__,
     )
+
+
+async def _tryListenUNIX(w: World, path: str, **options: Any) -> None:
+    """
+    C{listenUNIX(path, ..., **options)} with a new recording server factory:
+    note why it cannot listen (L{_cannotListen}), or C{"listening"} and stop
+    listening again.
+    """
+    factory = w.serverFactory()
+    try:
+        port = w.reactor.listenUNIX(path, factory, **options)
+    except CannotListenError as e:
+        _cannotListen(w, e)
+    else:
+        w.note("listening")
+        await maybeDeferred(port.stopListening)
 
 
 def _failed(w: World) -> Any:
@@ -83,10 +105,7 @@ async def unixConnectAndTalk(w: World) -> None:
     w.note("connectUNIX returned")
     await w.when("c1", "made")
     await w.when("s1", "made")
-    w.peer("c1").tcp.write(b"ping")
-    await w.received("s1", 4)
-    w.peer("s1").tcp.write(b"pong")
-    await w.received("c1", 4)
+    await pingPong(w)
     w.peer("c1").tcp.loseConnection()
     await w.when("s1", "lost")
     await w.when("cf", "doStop")
@@ -182,14 +201,7 @@ async def unixListenOnATakenPath(w: World) -> None:
     """
     path = socketPath(w, "s")
     listenUNIX(w, path)
-    second = w.serverFactory()
-    try:
-        other = w.reactor.listenUNIX(path, second)
-    except CannotListenError as e:
-        _cannotListen(w, e)
-    else:
-        w.note("listening")
-        await maybeDeferred(other.stopListening)
+    await _tryListenUNIX(w, path)
     connectUNIX(w, path)
     await w.when("c1", "made")
     await w.when("s1", "made")
@@ -205,13 +217,7 @@ async def unixListenWithALockFile(w: World) -> None:
     """
     path = socketPath(w, "s")
     port = listenUNIX(w, path, wantPID=1)
-    try:
-        other = w.reactor.listenUNIX(path, w.serverFactory(), wantPID=1)
-    except CannotListenError as e:
-        _cannotListen(w, e)
-    else:
-        w.note("listening")
-        await maybeDeferred(other.stopListening)
+    await _tryListenUNIX(w, path, wantPID=1)
     connectUNIX(w, path, checkPID=1)
     await w.when("c1", "made")
     await w.when("s1", "made")
@@ -254,13 +260,7 @@ async def unixPathTooLong(w: World) -> None:
     cannot make an error of that) and the attempt hangs until its timeout.
     """
     path = socketPath(w, "long", 120)
-    try:
-        port = w.reactor.listenUNIX(path, w.serverFactory())
-    except CannotListenError as e:
-        _cannotListen(w, e)
-    else:
-        w.note("listening")
-        await maybeDeferred(port.stopListening)
+    await _tryListenUNIX(w, path)
     connectUNIX(w, path, timeout=0.2)
     await w.when("cf", "doStop")
 
@@ -441,17 +441,14 @@ async def unixStopConnecting(w: World) -> None:
 
 
 async def _endpointTalk(w: World, serverEndpoint: Any, clientEndpoint: Any) -> None:
-    port = await serverEndpoint.listen(w.serverFactory())
-    w.ports.append(port)
+    """
+    Listen on C{serverEndpoint}, connect C{clientEndpoint} with a recording
+    protocol, exchange a message each way and close from the client.
+    """
+    port = await listenEndpoint(w, serverEndpoint)
     w.note("port getHost", w.addressName(port.getHost()))
-    client = w.newPeer("c", {})
-    await connectProtocol(clientEndpoint, client)
-    w.note("connected")
-    await w.when("s1", "made")
-    client.tcp.write(b"ping")
-    await w.received("s1", 4)
-    w.peer("s1").tcp.write(b"pong")
-    await w.received("c1", 4)
+    client = await connectEndpoint(w, clientEndpoint)
+    await pingPong(w)
     client.tcp.loseConnection()
     await w.when("s1", "lost")
     await w.when("c1", "lost")
