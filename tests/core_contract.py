@@ -13,8 +13,9 @@ Every scenario records what happened, in order, into a list and compares it
 with the expected list: the order of startup and shutdown triggers, the
 value of C{running} inside each, what a C{stop()} from a timed call lets run
 before the shutdown, how C{before} triggers' L{Deferred}s are waited for,
-C{crash}, restarting, C{callFromThread} ordering and C{task.react}'s exit
-statuses.  One scenario stops from C{dataReceived}, over a TCP connection on
+C{crash}, restarting, C{callFromThread} ordering, C{task.react}'s exit
+statuses, and what the shutdown disconnects (connections, connection ends
+and ports of every kind still registered; not a paused connection).  One scenario stops from C{dataReceived}, over a TCP connection on
 C{127.0.0.1} (the reactor's own C{listenTCP}/C{connectTCP}).  Scenarios stop
 their reactor with timed calls of delay 0 (on the real reactor the
 integration test adds a far safety timer that crashes it).
@@ -22,6 +23,7 @@ integration test adds a far safety timer that crashes it).
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -29,12 +31,14 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, fail, gatherResults, maybeDeferred
 from twisted.internet.error import (
+    ConnectionDone,
     ReactorNotRestartable,
     ReactorNotRunning,
 )
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.protocol import (
     ClientFactory,
+    DatagramProtocol,
     ServerFactory,
     connectionDone,
 )
@@ -287,6 +291,166 @@ class ReactorCoreContractMixin(_TestCaseBase):
                 ("during", False),
             ],
         )
+
+    def shutdownWorld(
+        self, reactor: CoreReactor, record: Callable[[str], None], pauseServer: bool
+    ) -> dict[str, TwistedProtocol]:
+        """
+        Listen, connect, and once both ends are connected stop the reactor
+        with the connection and the listening port left open (the server end
+        paused, not reading, if C{pauseServer}); record what the protocols
+        and factories see, and the shutdown's triggers.
+
+        @return: the protocols, by name (C{"client"}, C{"server"}).
+        """
+        tcp = cast(Any, reactor)
+        ends: dict[str, TwistedProtocol] = {}
+
+        class End(TwistedProtocol):
+            def __init__(self, name: str) -> None:
+                self.name = name
+
+            def connectionMade(self) -> None:
+                record(f"{self.name} made")
+                ends[self.name] = self
+                if self.name == "server":
+                    if pauseServer:
+                        assert self.transport is not None
+                        cast(Any, self.transport).pauseProducing()
+                    reactor.callLater(0, reactor.stop)
+
+            def connectionLost(self, reason: Failure = connectionDone) -> None:
+                record(f"{self.name} lost {type(reason.value).__name__}")
+
+        class Server(ServerFactory):
+            def buildProtocol(self, addr: Any) -> End:
+                return End("server")
+
+            def doStop(self) -> None:
+                record("server factory doStop")
+                super().doStop()
+
+        class Client(ClientFactory):
+            def buildProtocol(self, addr: Any) -> End:
+                return End("client")
+
+            def clientConnectionLost(self, connector: Any, reason: Failure) -> None:
+                record(f"clientConnectionLost {type(reason.value).__name__}")
+
+            def doStop(self) -> None:
+                record("client factory doStop")
+                super().doStop()
+
+        port = tcp.listenTCP(0, Server(), interface="127.0.0.1")
+        tcp.connectTCP("127.0.0.1", _port_number(port), Client())
+        reactor.addSystemEventTrigger("before", "shutdown", record, "before shutdown")
+        reactor.addSystemEventTrigger("during", "shutdown", record, "during")
+        reactor.addSystemEventTrigger("after", "shutdown", record, "after shutdown")
+        self.runReactor(reactor)
+        return ends
+
+    def test_shutdownDisconnectsWhatIsLeft(self) -> None:
+        """
+        The shutdown's I{during} phase disconnects every connection and
+        listening port still registered with the reactor, after C{crash}
+        (C{running} is already false) and before the I{during} triggers
+        added later: each end gets C{connectionLost(ConnectionLost)} (the
+        client's factory C{clientConnectionLost}, then C{doStop}), the port
+        closes (its factory's C{doStop}).  Their order is not defined (the
+        real reactor goes through a set).
+        """
+        reactor = self.newReactor()
+        log, record = self.recorder(reactor)
+        self.shutdownWorld(reactor, record, pauseServer=False)
+        self.assertEqual(
+            log[:3],
+            [("server made", True), ("client made", True), ("before shutdown", True)],
+        )
+        self.assertEqual(log[-2:], [("during", False), ("after shutdown", False)])
+        middle = log[3:-2]
+        self.assertEqual(
+            sorted(middle),
+            sorted(
+                [
+                    ("client lost ConnectionLost", False),
+                    ("clientConnectionLost ConnectionLost", False),
+                    ("client factory doStop", False),
+                    ("server lost ConnectionLost", False),
+                    ("server factory doStop", False),
+                ]
+            ),
+        )
+        client = [entry for entry in middle if entry[0].startswith("client")]
+        self.assertEqual(
+            [name for name, _ in client],
+            [
+                "client lost ConnectionLost",
+                "clientConnectionLost ConnectionLost",
+                "client factory doStop",
+            ],
+        )
+
+    def test_shutdownLeavesAPausedConnection(self) -> None:
+        """
+        A connection end registered for nothing -- paused, with nothing to
+        send -- is not disconnected by the shutdown: its protocol sees no
+        C{connectionLost}, and its transport stays open; the other end and
+        the listening port are disconnected as usual.
+        """
+        reactor = self.newReactor()
+        log, record = self.recorder(reactor)
+        ends = self.shutdownWorld(reactor, record, pauseServer=True)
+        self.assertEqual(log[-2:], [("during", False), ("after shutdown", False)])
+        self.assertEqual(
+            sorted(log[3:-2]),
+            sorted(
+                [
+                    ("client lost ConnectionLost", False),
+                    ("clientConnectionLost ConnectionLost", False),
+                    ("client factory doStop", False),
+                    ("server factory doStop", False),
+                ]
+            ),
+        )
+        server = cast(Any, ends["server"].transport)
+        self.assertFalse(server.disconnected)
+        # What the reactor left, closed as its disconnectAll would have.
+        server.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(log[-1], ("server lost ConnectionDone", False))
+
+    def test_shutdownClosesDatagramAndUNIXPorts(self) -> None:
+        """
+        The shutdown's C{disconnectAll} closes a UDP port (its protocol's
+        C{stopProtocol}) and a UNIX listening port (its factory's
+        C{doStop}) too.
+        """
+        reactor = self.newReactor()
+        log, record = self.recorder(reactor)
+        net = cast(Any, reactor)
+
+        class Datagrams(DatagramProtocol):
+            def stopProtocol(self) -> None:
+                record("udp stopProtocol")
+
+        class Stream(ServerFactory):
+            def doStop(self) -> None:
+                record("unix factory doStop")
+                super().doStop()
+
+        net.listenUDP(0, Datagrams(), interface="127.0.0.1")
+        # A short path (AF_UNIX paths are short), in the test's directory;
+        # the port removes it when it closes.
+        path = f"core-{os.getpid()}.sock"
+        net.listenUNIX(path, Stream())
+        reactor.callLater(0, reactor.stop)
+        reactor.addSystemEventTrigger("during", "shutdown", record, "during")
+        self.runReactor(reactor)
+        self.assertEqual(
+            sorted(log[:-1]),
+            [("udp stopProtocol", False), ("unix factory doStop", False)],
+        )
+        self.assertEqual(log[-1], ("during", False))
+        self.assertFalse(os.path.exists(path))
 
     def test_beforeShutdownDeferredsAreAwaited(self) -> None:
         """

@@ -15,7 +15,8 @@ reactors by C{tests/core_contract.py}:
     call), as after C{runUntilCurrent} on the real reactor;
   - each event fires its I{before} triggers, waits for the L{Deferred}s they
     returned, then runs its I{during} and I{after} triggers; the first
-    I{during shutdown} trigger is C{crash}, which ends C{running};
+    I{during shutdown} triggers are C{crash}, which ends C{running}, and
+    C{disconnectAll}, which disconnects what is still registered;
   - a trigger that raises is logged, and the others still run;
   - C{callFromThread} calls run at the start of the next pass, before its
     timed calls.
@@ -37,7 +38,9 @@ from twisted.internet.error import (
     ReactorNotRestartable,
     ReactorNotRunning,
 )
+from twisted.internet.main import CONNECTION_LOST
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from poetry.testing._clock import HALT, SHUTDOWN, Scheduler
 from poetry.testing._errors import Deadlock
@@ -106,11 +109,11 @@ class _Event:
             return
         self._phase(phase).remove(trigger)
 
-    def user_triggers(self, builtin: object) -> list[_Trigger]:
+    def user_triggers(self, *builtins: object) -> list[_Trigger]:
         return [
             trigger
             for trigger in (*self.before, *self.during, *self.after)
-            if trigger[0] != builtin
+            if trigger[0] not in builtins
         ]
 
     def fire(self) -> None:
@@ -176,6 +179,7 @@ class ReactorCore(Scheduler):
             table = self._state.events = {"startup": _Event(), "shutdown": _Event()}
             table["startup"].add("during", self._really_start_running, (), {})
             table["shutdown"].add("during", self.crash, (), {})
+            table["shutdown"].add("during", self.disconnectAll, (), {})
         return table
 
     def _event(self, eventType: str) -> _Event:
@@ -338,7 +342,7 @@ class ReactorCore(Scheduler):
                 "returned by before-shutdown triggers that will not fire: "
                 f"{self._waiting_triggers()}."
             )
-        triggers = shutdown.user_triggers(self.crash)
+        triggers = shutdown.user_triggers(self.crash, self.disconnectAll)
         if not triggers:
             return None
         return (
@@ -387,6 +391,41 @@ class ReactorCore(Scheduler):
         state.halted = True
         state.signals.append(HALT)
         self._event("startup").add("during", self._really_start_running, (), {})
+
+    def _selectables(self) -> list[Any]:
+        """
+        What a real reactor would have registered for reading or writing:
+        the objects the shutdown disconnects (none at this layer).
+        """
+        return []
+
+    def disconnectAll(self) -> None:
+        """
+        Disconnect everything still registered for reading or writing, as
+        the real reactor's C{disconnectAll} does in the I{during} phase of
+        the shutdown (after C{crash}): each open connection, connection
+        attempt in progress and listening port gets
+        C{connectionLost(Failure(ConnectionLost()))}; an error is logged and
+        the others go on.  A connection registered for nothing (paused,
+        with nothing to send) is left open, as there.  The real reactor goes
+        through a set, in no defined order: the network draws the order
+        from its seed.
+        """
+        selectables = self._selectables()
+        for selectable in selectables:
+            selectable.reading = False
+            if hasattr(selectable, "writing"):
+                selectable.writing = False
+        self.random.shuffle(selectables)
+        for selectable in selectables:
+            try:
+                selectable.connectionLost(Failure(CONNECTION_LOST))
+            except Exception:
+                _log.failure(
+                    "Unhandled error disconnecting {selectable} at shutdown (the "
+                    "real reactor logs it too)",
+                    selectable=selectable,
+                )
 
     def iterate(self, delay: float = 0.0) -> None:
         """

@@ -678,6 +678,30 @@ class MemoryNetwork(ReactorCore):
             if connection.server is not None
         ]
 
+    def _selectables(self) -> list[Any]:
+        """
+        What a real reactor would have registered now (see
+        L{disconnectAll}): listening ports (TCP, UNIX, UDP), and the ends of
+        connections and connection attempts registered for reading or
+        writing -- oldest first.
+        """
+        tcp = self._tcp
+        found: list[Any] = []
+        seen: set[int] = set()
+        for port, _ in tcp.listeners.values():
+            if port.reading and id(port) not in seen:
+                seen.add(id(port))
+                found.append(port)
+        if self._udp is not None:
+            found.extend(port for port in self._udp.ports_open.values() if port.reading)
+        ends: list[Any] = list(tcp.attempts.values())
+        for connection in tcp.connections.values():
+            ends.append(connection.client)
+            if connection.server is not None:
+                ends.append(connection.server)
+        found.extend(end for end in ends if end.reading or end.writing)
+        return found
+
     def open_transports(self) -> list[MemoryTransport]:
         """
         The transports of every open connection, oldest first: both ends of
