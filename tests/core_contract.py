@@ -15,8 +15,9 @@ value of C{running} inside each, what a C{stop()} from a timed call lets run
 before the shutdown, how C{before} triggers' L{Deferred}s are waited for,
 C{crash}, restarting, C{callFromThread} ordering, C{task.react}'s exit
 statuses, and what the shutdown disconnects (connections, connection ends
-and ports of every kind still registered; not a paused connection).  One scenario stops from C{dataReceived}, over a TCP connection on
-C{127.0.0.1} (the reactor's own C{listenTCP}/C{connectTCP}).  Scenarios stop
+and ports of every kind still registered; not a paused connection).  One
+scenario stops from C{dataReceived}, over a TCP connection on C{127.0.0.1}
+(the reactor's own C{listenTCP}/C{connectTCP}).  Scenarios stop
 their reactor with timed calls of delay 0 (on the real reactor the
 integration test adds a far safety timer that crashes it).
 """

@@ -9,7 +9,9 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
 import types
+from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -61,6 +63,21 @@ class ExportsTests(SynchronousTestCase):
             and not (value.__doc__ or "").strip()
         ]
         self.assertEqual(undocumented, [])
+
+    def test_everyExportInTheGuide(self) -> None:
+        """
+        The guide, C{docs/testing.md}, names every export, so that a reader
+        of the guide meets the whole public API.
+        """
+        guide = (Path(__file__).resolve().parents[2] / "docs" / "testing.md").read_text(
+            "utf-8"
+        )
+        missing = [
+            name
+            for name in poetry.testing.__all__
+            if not re.search(rf"\b{re.escape(name)}\b", guide)
+        ]
+        self.assertEqual(missing, [])
 
     def test_implementationInPrivateModules(self) -> None:
         """
