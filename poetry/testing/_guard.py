@@ -125,6 +125,14 @@ _FRAME_FIXES: list[tuple[str | None, str | None, str]] = [
         "Agent(net), HTTPConnectionPool(net)",
     ),
     (
+        "internet/protocol.py",
+        "retry",
+        "ReconnectingClientFactory schedules its retries on its clock "
+        "attribute, the global reactor unless set: factory.clock = net (and "
+        "factory.jitter = 0 for reproducible delays: its jitter comes from the "
+        "random module)",
+    ),
+    (
         "words/protocols/irc.py",
         None,
         "IRCClient's lineRate throttle calls the reactor that "
