@@ -681,7 +681,7 @@ class MemoryNetwork(ReactorCore):
     def _selectables(self) -> list[Any]:
         """
         What a real reactor would have registered now (see
-        L{disconnectAll}): listening ports (TCP, UNIX, UDP), and the ends of
+        C{disconnectAll}): listening ports (TCP, UNIX, UDP), and the ends of
         connections and connection attempts registered for reading or
         writing -- oldest first.
         """
