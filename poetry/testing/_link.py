@@ -220,7 +220,7 @@ class Link:
 
     # -- the receiver's reads --------------------------------------------------
 
-    def take(self, rq: list[bytes], limit: int) -> bytes:
+    def take(self, rq: deque[bytes], limit: int) -> bytes:
         """
         Remove and return what one read of at most C{limit} bytes takes from
         the receive queue C{rq} (not empty): every arrived segment for a
@@ -234,7 +234,7 @@ class Link:
         else:
             first = rq[0]
             if len(first) <= limit:
-                del rq[0]
+                rq.popleft()
                 return first
             rq[0] = first[limit:]
             return first[:limit]

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections import deque
 from typing import TYPE_CHECKING, Any, Protocol
 
 from twisted.internet.address import IPv4Address
@@ -119,7 +120,7 @@ class Carrier(Protocol):
 
     def carry_reset(self) -> None: ...
 
-    def take(self, rq: list[bytes], limit: int) -> bytes: ...
+    def take(self, rq: deque[bytes], limit: int) -> bytes: ...
 
 
 class Owner(Protocol):
@@ -210,7 +211,7 @@ class Socket:
     peer: Socket | None
     outbound: Carrier | None
     inbound: Carrier | None
-    _rq: list[bytes] | None
+    _rq: deque[bytes] | None
     _sq: list[bytes] | None
     _options: dict[tuple[int, int], int] | None
 
@@ -507,7 +508,7 @@ class Socket:
             return
         rq = self._rq
         if rq is None:
-            self._rq = [data]
+            self._rq = deque((data,))
         else:
             rq.append(data)
         size = len(data)
@@ -524,7 +525,7 @@ class Socket:
 
         @return: the number of bytes lost.
         """
-        rq = self._rq or []
+        rq = self._rq or deque()
         lost = 0
         while rq and lost < count:
             last = rq[-1]
@@ -634,7 +635,7 @@ class Socket:
         return self.rq_len + (inbound.in_flight() if inbound is not None else 0)
 
 
-def take_merged(rq: list[bytes], limit: int) -> bytes:
+def take_merged(rq: deque[bytes], limit: int) -> bytes:
     """
     Remove and return the arrived segments of C{rq}, joined, up to C{limit}
     bytes (a plain direction's read).
@@ -645,7 +646,7 @@ def take_merged(rq: list[bytes], limit: int) -> bytes:
         first = rq[0]
         room = limit - total
         if len(first) <= room:
-            del rq[0]
+            rq.popleft()
             parts.append(first)
             total += len(first)
         else:
