@@ -698,6 +698,7 @@ class Scheduler:
         # still flowing from timers rescheduling themselves.
         window = max(1, budget // 8)
         check_at = min(window, budget)
+        started_at = self._now
         steps = 0
         timed_steps = 0
         previous = mark = (0, self._moved, 0)
@@ -774,6 +775,7 @@ class Scheduler:
                             steps - previous[0],
                             self._moved - previous[1],
                             timed_steps - previous[2],
+                            self._now - started_at,
                         )
                     previous = mark
                     mark = (steps, self._moved, timed_steps)
@@ -1038,7 +1040,13 @@ class Scheduler:
         return lines
 
     def _budget_exceeded(
-        self, what: str, steps: int, window: int, moved: int, timed: int
+        self,
+        what: str,
+        steps: int,
+        window: int,
+        moved: int,
+        timed: int,
+        elapsed: float = 0.0,
     ) -> StepBudgetExceeded:
         lines = [
             f"{what} took {steps} steps, more than the step budget of "
@@ -1070,6 +1078,15 @@ class Scheduler:
                 "body takes a step per byte -- or protocols answer each other "
                 "endlessly."
             )
+            if timed and elapsed > 0:
+                lines.append(
+                    f"Timed calls drove part of it ({timed} of the last {window} "
+                    f"steps, and the clock moved {elapsed:g} virtual seconds "
+                    "during this run): a keepalive or heartbeat (a PING and its "
+                    "PONG every so often) keeps bytes moving while the run waits "
+                    "for something that will not come.  Bound such a run: "
+                    "run_until(d, timeout=seconds) or advance(seconds)."
+                )
         elif cause == "timers":
             lines.append(
                 "Something reschedules itself forever: a callLater(0) cascade, "

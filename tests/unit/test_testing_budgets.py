@@ -145,9 +145,38 @@ class StepBudgetCauseTests(MemoryNetworkTestCase):
         )
         self.assertIn("one-byte chunking of a large body", str(error))
         self.assertNotIn("reschedules itself", str(error))
+        self.assertNotIn("Timed calls drove", str(error))
         self.net.step_budget = 1_000_000
         self.net.run()
         self.assertEqual(b"".join(received), b"x" * 65536)
+
+    def test_keepaliveWhileWaiting(self) -> None:
+        """
+        A run waiting for a L{Deferred} that never fires while a heartbeat
+        (a timer every 30 virtual seconds) sends a ping the peer answers:
+        the budget is exceeded with data still flowing, and the error says
+        timed calls drove it, how far the clock moved, and to bound the run.
+        The one-byte case above (no timers) does not say so.
+        """
+        self.net.step_budget = 2_000
+        pair = connect_pair(
+            self.net,
+            server=lambda: Recorder(on_data=lambda peer, data: peer.tcp.write(b"pong")),
+        )
+        beat = LoopingCall(pair.client.tcp.write, b"ping")
+        beat.clock = self.net
+        beat.start(30.0, now=False)
+        self.addCleanup(beat.stop)
+        self.addCleanup(pair.port.stopListening)
+        self.addCleanup(pair.connector.disconnect)
+        error = self.assertRaises(StepBudgetExceeded, self.net.run_until, Deferred())
+        self.assertEqual(error.cause, "data")
+        text = str(error)
+        self.assertIn("Timed calls drove part of it (", text)
+        self.assertIn("a keepalive or heartbeat", text)
+        self.assertIn("run_until(d, timeout=seconds)", text)
+        moved = text.split("the clock moved ")[1].split(" virtual seconds")[0]
+        self.assertGreater(float(moved), 30.0)
 
     def test_timerReschedulesItself(self) -> None:
         """
