@@ -6,6 +6,8 @@ end sees it.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from tests.oracle._registry import scenario
 from tests.oracle._support_data import (
     connectCountingClient,
@@ -15,7 +17,7 @@ from tests.oracle._support_data import (
     stream,
     tcp,
 )
-from tests.oracle._world import World
+from tests.oracle._world import Peer, World
 
 
 @scenario
@@ -99,3 +101,28 @@ async def resetOfAHalfClosedPeer(w: World) -> None:
     w.reset(server)
     await w.when("s1", "lost")
     await w.when("c1", "lost")
+
+
+def _writeAfterTenBytes(peer: Peer, data: bytes) -> None:
+    if len(peer.received) == 10:
+        peer.tcp.write(b"!")
+
+
+@scenario
+async def readerThatWritesAfterAResetLosesTheRest(w: World) -> None:
+    """
+    The server writes 100 bytes and resets while the client is paused; the
+    client then reads one byte per read (C{bufferSize} 1) and, after ten
+    bytes, writes: its next dispatch reads one more byte, then its write
+    fails (ECONNRESET) and Twisted drops the connection with the rest
+    unread -- eleven bytes read.  (A reader that does not write reads all
+    of them: L{resetReachesAPausedPeerOnlyWhenItResumes}.)
+    """
+    client, server = await connectPair(w, client={"data": _writeAfterTenBytes})
+    tcp(client).pauseProducing()
+    cast(Any, client.transport).bufferSize = 1
+    server.tcp.write(b"x" * 100)
+    await w.settle()
+    w.reset(server)
+    await resumeOnceServerLost(w, client)
+    w.note("client read", len(client.received))
