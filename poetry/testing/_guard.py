@@ -119,6 +119,23 @@ _FRAME_FIXES: list[tuple[str | None, str | None, str]] = [
         "client.createResolver(..., reactor=net)",
     ),
     (
+        "web/_http2.py",
+        None,
+        "twisted.web.http builds its H2Connection (on ALPN h2) without a "
+        "reactor, so on the global one, though H2Connection takes one: patch "
+        "it for the test, self.patch(twisted.web.http, 'H2Connection', "
+        "functools.partial(H2Connection, reactor=net))",
+    ),
+    (
+        "protocols/ftp.py",
+        None,
+        "FTP takes no reactor: set protocol.listenFactory = net.listenTCP on "
+        "the server's protocols and client.connectFactory = net.connectTCP on "
+        "the client (both bound to the real reactor at import), and patch the "
+        "reactor it imports when it runs: self.patch(twisted.internet, "
+        "'reactor', net)",
+    ),
+    (
         "web/",
         None,
         "give twisted.web the network: Site(resource, reactor=net), "
