@@ -858,7 +858,10 @@ class Scheduler:
         """
         Run (with auto-advance) until C{d} has fired, and return its result
         or raise its failure's exception.  The result is consumed if it is a
-        failure (so that it is not also logged as unhandled).
+        failure (so that it is not also logged as unhandled) -- unless this
+        call gave up first: a result that comes after a L{RunUntilTimeout}
+        (or another error) passes on untouched, to a later C{run_until(d)}
+        or whoever else waits for it.
 
         @param timeout: if given, give up once C{d} has not fired after that
             many I{virtual} seconds: the clock then stands at the start time
@@ -885,8 +888,13 @@ class Scheduler:
             end = self._now + timeout
             what = f"run_until(timeout={timeout!r})"
         outcome: list[object] = []
+        waiting = [True]
 
         def capture(result: object) -> object:
+            if not waiting:
+                # This run_until gave up (timeout, deadlock, budget): the
+                # result is someone else's -- a later run_until's.
+                return result
             outcome.append(result)
             if isinstance(result, Failure):
                 return None
@@ -895,8 +903,12 @@ class Scheduler:
         # Not d.called: that is true as soon as d has a first result, even
         # while its callbacks wait on another Deferred.
         d.addBoth(capture)
-        if not outcome:
-            self._loop(what, outcome, end)
+        try:
+            if not outcome:
+                self._loop(what, outcome, end)
+        finally:
+            if not outcome:
+                waiting.clear()
         if not outcome:
             if end is not None and self._next_time() is not None:
                 self._now = max(self._now, end)

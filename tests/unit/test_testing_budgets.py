@@ -86,6 +86,23 @@ class RunUntilTimeoutTests(MemoryNetworkTestCase):
         self.assertRaises(RunUntilTimeout, self.net.run_until, Deferred(), timeout=10)
         self.assertEqual(ticks, [float(t) for t in range(11)])
 
+    def test_waitAgainAfterATimeout(self) -> None:
+        """
+        After a L{RunUntilTimeout}, a second C{run_until(d)} gets what C{d}
+        gives later: its failure raised (not swallowed by the call that gave
+        up), or its result.
+        """
+        late: Deferred[str] = Deferred()
+        self.net.callLater(5, late.errback, ValueError("late"))
+        self.assertRaises(RunUntilTimeout, self.net.run_until, late, timeout=1)
+        error = self.assertRaises(ValueError, self.net.run_until, late)
+        self.assertEqual(str(error), "late")
+        self.assertEqual(self.net.seconds(), 5.0)
+        later: Deferred[str] = Deferred()
+        self.net.callLater(5, later.callback, "done")
+        self.assertRaises(RunUntilTimeout, self.net.run_until, later, timeout=1)
+        self.assertEqual(self.net.run_until(later), "done")
+
     def test_badTimeout(self) -> None:
         """
         A negative or infinite timeout is a L{ValueError}.
