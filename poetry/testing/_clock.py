@@ -325,6 +325,9 @@ class Scheduler:
         # the pipes): tells data still flowing from a timer loop.
         self._moved = 0
         self._state = _LoopState()
+        # Deferreds a run_until gave up on, by id: (the Deferred, the box
+        # its result goes to).
+        self._given_up: dict[int, tuple[Deferred[Any], list[object]]] = {}
         # Timers: a heap of the distinct times at which calls are due, and
         # for each of those times its calls in scheduling order, flat:
         # [sequence, call, sequence, call, ...] (no tuple per entry for the
@@ -858,10 +861,9 @@ class Scheduler:
         """
         Run (with auto-advance) until C{d} has fired, and return its result
         or raise its failure's exception.  The result is consumed if it is a
-        failure (so that it is not also logged as unhandled) -- unless this
-        call gave up first: a result that comes after a L{RunUntilTimeout}
-        (or another error) passes on untouched, to a later C{run_until(d)}
-        or whoever else waits for it.
+        failure (so that it is not also logged as unhandled), also when it
+        comes after this call gave up (L{RunUntilTimeout}, L{Deadlock},
+        L{StepBudgetExceeded}): a later C{run_until(d)} then gets it.
 
         @param timeout: if given, give up once C{d} has not fired after that
             many I{virtual} seconds: the clock then stands at the start time
@@ -887,28 +889,30 @@ class Scheduler:
                 )
             end = self._now + timeout
             what = f"run_until(timeout={timeout!r})"
-        outcome: list[object] = []
-        waiting = [True]
+        # A Deferred an earlier run_until gave up on (timeout, deadlock,
+        # budget) keeps that call's capture: its result lands in the same
+        # box, for this call.
+        given_up = self._given_up.pop(id(d), None)
+        if given_up is not None and given_up[0] is d:
+            outcome = given_up[1]
+        else:
+            outcome = []
 
-        def capture(result: object) -> object:
-            if not waiting:
-                # This run_until gave up (timeout, deadlock, budget): the
-                # result is someone else's -- a later run_until's.
+            def capture(result: object) -> object:
+                outcome.append(result)
+                if isinstance(result, Failure):
+                    return None
                 return result
-            outcome.append(result)
-            if isinstance(result, Failure):
-                return None
-            return result
 
-        # Not d.called: that is true as soon as d has a first result, even
-        # while its callbacks wait on another Deferred.
-        d.addBoth(capture)
+            # Not d.called: that is true as soon as d has a first result,
+            # even while its callbacks wait on another Deferred.
+            d.addBoth(capture)
         try:
             if not outcome:
                 self._loop(what, outcome, end)
         finally:
             if not outcome:
-                waiting.clear()
+                self._given_up[id(d)] = (d, outcome)
         if not outcome:
             if end is not None and self._next_time() is not None:
                 self._now = max(self._now, end)
