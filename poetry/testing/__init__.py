@@ -73,6 +73,7 @@ from poetry.testing._guard import (
     GlobalReactorGuard,
     route_global_cooperator,
     route_global_tls_clock,
+    route_http2_reactor,
 )
 from poetry.testing._hosts import HostReactor
 from poetry.testing._network import MemoryNetwork
@@ -223,6 +224,7 @@ __all__ = [
     "reproduction_line",
     "route_global_cooperator",
     "route_global_tls_clock",
+    "route_http2_reactor",
     "save_trace",
     "sometimes",
     "sweep",

@@ -21,6 +21,7 @@ L{check} and L{stop} themselves.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import traceback
@@ -50,6 +51,7 @@ __all__ = [
     "global_reactor_hint",
     "route_global_cooperator",
     "route_global_tls_clock",
+    "route_http2_reactor",
 ]
 
 _TWISTED_DIR = os.path.dirname(os.path.abspath(twisted.__file__)) + os.sep
@@ -122,9 +124,8 @@ _FRAME_FIXES: list[tuple[str | None, str | None, str]] = [
         "web/_http2.py",
         None,
         "twisted.web.http builds its H2Connection (on ALPN h2) without a "
-        "reactor, so on the global one, though H2Connection takes one: patch "
-        "it for the test, self.patch(twisted.web.http, 'H2Connection', "
-        "functools.partial(H2Connection, reactor=net))",
+        "reactor, so on the global one, though H2Connection takes one: route "
+        "it for the test, self.addCleanup(route_http2_reactor(self.net))",
     ),
     (
         "protocols/ftp.py",
@@ -728,6 +729,41 @@ def route_global_tls_clock(net: IReactorTime) -> Callable[[], None]:
 
     def restore() -> None:
         tls._get_default_clock = previous
+
+    return restore
+
+
+def route_http2_reactor(net: IReactorTime) -> Callable[[], None]:
+    """
+    Make the HTTP/2 connections C{twisted.web} builds run on C{net}, until
+    the returned function is called.
+
+    When TLS negotiates C{h2} (ALPN), C{twisted.web.http}'s channel replaces
+    itself with C{twisted.web._http2.H2Connection()} -- built with no
+    reactor, so on the global one, though the class takes one: its loop
+    that sends response frames (a C{callLater(0)} after every frame) never
+    runs while the network is driven, and no response is ever sent (the
+    guard names it).  Use it for one test:
+    C{self.addCleanup(route_http2_reactor(self.net))}.
+
+    It replaces C{twisted.web.http.H2Connection}, the name the channel looks
+    up when it switches, with the same class given C{reactor=net}.
+
+    @return: a function that puts Twisted's class back.
+    @raise ImportError: if C{h2} is missing (Twisted's C{http2} extra).
+    """
+    from twisted.web import http
+
+    if not getattr(http, "H2_ENABLED", False):
+        raise ImportError(
+            "HTTP/2 in twisted.web needs the h2 package: pip install twisted[http2]"
+        )
+    module: Any = http
+    previous = module.H2Connection
+    module.H2Connection = functools.partial(previous, reactor=net)
+
+    def restore() -> None:
+        module.H2Connection = previous
 
     return restore
 

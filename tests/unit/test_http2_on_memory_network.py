@@ -20,8 +20,9 @@ What a test injects, and why:
  - C{Site(resource, reactor=net)}, as for HTTP/1.1: the L{Site}'s log-date
    timer, and the idle timeout, which the generic channel hands on to the
    C{H2Connection} it builds (C{callLater = net.callLater}, C{timeOut}).
- - C{self.patch(twisted.web.http, "H2Connection", partial(H2Connection,
-   reactor=net))} (L{route_h2_reactor}): the generic channel builds
+ - C{self.addCleanup(route_http2_reactor(self.net))} (which replaces
+   C{twisted.web.http.H2Connection} with the class given C{reactor=net};
+   L{route_h2_reactor} here): the generic channel builds
    C{H2Connection()} with B{no} reactor -- not the L{Site}'s -- so it falls
    back to the global reactor, where it schedules its data-sending loop
    (C{callLater(0, self._sendPrioritisedData)}, rescheduled after every
@@ -62,7 +63,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from h2 import events
@@ -104,6 +104,7 @@ from poetry.testing import (
     RunUntilTimeout,
     StepBudgetExceeded,
     route_global_tls_clock,
+    route_http2_reactor,
 )
 from tests.unit.test_testing_guard import stand_in_global_reactor
 from tests.unit.test_testing_support import port_number
@@ -137,10 +138,11 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 def route_h2_reactor(case: SynchronousTestCase, net: MemoryNetwork) -> None:
     """
     Make the C{H2Connection} that C{twisted.web.http} builds on ALPN C{h2}
-    run on C{net} for the rest of C{case}: Twisted builds it without a
-    reactor (so on the global one); C{H2Connection} takes one.
+    run on C{net} for the rest of C{case} (L{route_http2_reactor}): Twisted
+    builds it without a reactor (so on the global one); C{H2Connection}
+    takes one.
     """
-    case.patch(http, "H2Connection", partial(H2Connection, reactor=net))
+    case.addCleanup(route_http2_reactor(net))
 
 
 def server_options(*protocols: bytes) -> CertificateOptions:
@@ -802,6 +804,10 @@ class GlobalReactorGuardTests(MemoryNetworkTestCase):
             "a reactor",
             text,
         )
+        self.assertIn(
+            "self.addCleanup(route_http2_reactor(self.net))",
+            text,
+        )
         self.assertEqual(stand_in.getDelayedCalls(), [])
 
     def test_routedNeedsNothingElse(self) -> None:
@@ -911,3 +917,40 @@ class ExhaustedWindowTests(MemoryNetworkTestCase):
         self.assertEqual(response.body, BIG_BODY)
         self.assertEqual(window_updates(opened.written), [0])
         self.abortServerEnd(opened)
+
+
+class RouteHTTP2ReactorTests(SynchronousTestCase):
+    """
+    L{route_http2_reactor} itself.
+    """
+
+    def test_routesAndRestores(self) -> None:
+        """
+        While routed, the class C{twisted.web.http} builds on ALPN C{h2}
+        gives each connection the network as its reactor; the returned
+        function puts Twisted's class back.
+        """
+        web: Any = http
+        net = MemoryNetwork(seed=1)
+        restore = route_http2_reactor(net)
+        try:
+            built = web.H2Connection()
+            self.assertIsInstance(built, H2Connection)
+            self.assertIs(built._reactor, net)
+        finally:
+            restore()
+        self.assertIs(web.H2Connection, H2Connection)
+
+    def test_withoutH2(self) -> None:
+        """
+        Without the C{h2} package (C{twisted.web.http.H2_ENABLED} false),
+        routing raises L{ImportError} naming Twisted's C{http2} extra, and
+        changes nothing.
+        """
+        self.patch(http, "H2_ENABLED", False)
+        error = self.assertRaises(
+            ImportError, route_http2_reactor, MemoryNetwork(seed=1)
+        )
+        self.assertIn("pip install twisted[http2]", str(error))
+        web: Any = http
+        self.assertIs(web.H2Connection, H2Connection)
