@@ -314,17 +314,28 @@ class MemoryNetworkTestCase(SynchronousTestCase):
             # fails; this one is the last of them.
             self.addCleanup(self._global_guard.stop)
 
+    def _logged_errors(self) -> bool:
+        """
+        Whether the test logged errors that trial will fail it for (after
+        C{tearDown}): it has failed already, as far as the teardown checks
+        are concerned.
+        """
+        observer = getattr(self, "_observer", None)
+        get_errors = getattr(observer, "getErrors", None)
+        return bool(get_errors()) if get_errors is not None else False
+
     def tearDown(self) -> None:
         """
         Fail the test if its network does not pass the teardown checks
         (L{teardown_failure}: the global reactor unused, the network clean),
-        unless it failed already.  What it left on the global reactor was
+        unless it failed already (an error it logged counts: trial fails the
+        test for it).  What it left on the global reactor was
         cancelled by a cleanup already -- or is now, when another framework
         calls C{setUp} and C{tearDown} without trial's cleanups.
         """
         try:
             net = self.__dict__.get("net")
-            if net is None or self._poetry_failed:
+            if net is None or self._poetry_failed or self._logged_errors():
                 return
             message = teardown_failure(net, self._global_guard)
             if message is not None:

@@ -12,6 +12,7 @@ from typing import ClassVar, cast
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import ClientFactory, Factory, Protocol
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase
@@ -208,6 +209,23 @@ class MemoryNetworkTestCaseTests(SynchronousTestCase):
         self.assertEqual((len(result.failures), len(result.errors)), (1, 0))
         self.assertIn("the real problem", texts(result)[0])
         self.assertNotIn("not clean", texts(result)[0])
+
+    def test_noCleanlinessNoiseAfterALoggedError(self) -> None:
+        """
+        A test that logged an error (which trial fails it for after the
+        teardown) is not also reported as unclean.
+        """
+
+        class Inner(MemoryNetworkTestCase):
+            def test_logsAndLeaves(self) -> None:
+                self.net.listenTCP(0, Factory.forProtocol(Protocol))
+                Logger().failure("the real problem", Failure(ValueError("logged")))
+
+        result = run_test(Inner("test_logsAndLeaves"))
+        self.assertEqual((len(result.failures), len(result.errors)), (0, 1))
+        [text] = texts(result)
+        self.assertIn("logged", text)
+        self.assertNotIn("not clean", text)
 
     def test_passingTestPasses(self) -> None:
         """
