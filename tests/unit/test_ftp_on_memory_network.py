@@ -30,8 +30,8 @@ paths; a user must inject the network in three ways:
     client opens a real socket on the real reactor; in this package the
     socket guard fails that test (L{FTPGuardTests}).
   - The server pauses after every command line and resumes, when the
-    command is done, from a C{reactor.callLater(0, ...)} that
-    C{FTP.lineReceived} makes on the reactor it imports when it runs
+    command is done, from a C{callLater(0, ...)} that C{FTP.lineReceived}
+    makes on the reactor it imports when it runs
     (C{from twisted.internet import reactor}); C{FTP.ftp_PASV} builds its
     L{DTPFactory<ftp.DTPFactory>} without a reactor, so the timeout for the
     data connection (C{FTP.dtpTimeout}, 10 s) goes to the reactor imported

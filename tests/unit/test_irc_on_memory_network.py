@@ -25,8 +25,8 @@ the global reactor, with no parameter to give it a clock:
     reaches the server, and its C{PONG} comes back, exactly
     C{heartbeatInterval} after sign-on.  (C{heartbeatInterval = None} would
     also satisfy the guard, but switches the keepalive off.)
-  - its C{lineRate} throttle (off by default) calls C{reactor.callLater}
-    on the reactor that C{twisted.words.protocols.irc} imported: no
+  - its C{lineRate} throttle (off by default) calls C{callLater} on the
+    reactor that C{twisted.words.protocols.irc} imported: no
     parameter, attribute or subclass hook takes a clock.  L{IRCGuardTests}
     shows the guard catching it (the registration stalls behind the first
     line); C{test_lineRateInVirtualTime} patches the module's C{reactor} to

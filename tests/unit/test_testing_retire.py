@@ -170,15 +170,15 @@ class _Receiver:
 class _Pool:
     """
     A connection pool as a module-level cache keeps one: built with the
-    reactor of the test that first needed it, it schedules the expiry of
-    each connection it is given back on that reactor.
+    network of the test that first needed it as its clock, it schedules the
+    expiry of each connection it is given back on that network.
     """
 
-    def __init__(self, reactor: MemoryNetwork) -> None:
-        self.reactor = reactor
+    def __init__(self, clock: MemoryNetwork) -> None:
+        self.clock = clock
 
     def release(self) -> None:
-        self.reactor.callLater(240, self.expire)
+        self.clock.callLater(240, self.expire)
 
     def expire(self) -> None:
         """
