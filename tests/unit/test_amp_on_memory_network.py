@@ -9,7 +9,7 @@ network are all it needs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.endpoints import (
@@ -24,17 +24,10 @@ from twisted.python.failure import Failure
 
 from poetry.testing import (
     ONE_BYTE,
-    ChunkingPolicy,
-    LinkConditions,
     MemoryNetworkTestCase,
     RandomSizes,
 )
-from tests.unit.test_testing_support import port_number
-
-if TYPE_CHECKING:
-    _TestCaseBase = MemoryNetworkTestCase
-else:
-    _TestCaseBase = object
+from tests.unit.test_testing_support import ChunkedScenarios, port_number
 
 
 class Overdrawn(Exception):
@@ -133,13 +126,12 @@ class Customer(amp.AMP):
         return {"total": a + b + 1000}
 
 
-class _AMPScenarios(_TestCaseBase):
+class _AMPScenarios(ChunkedScenarios):
     """
     The scenarios, mixed into a L{MemoryNetworkTestCase}; subclasses choose
     the chunking of every connection.
     """
 
-    chunking: ClassVar[ChunkingPolicy | None] = None
     #: The largest piece a C{dataReceived} may get (L{None}: whole writes).
     largest_piece: ClassVar[int | None] = None
     #: How many 255-byte blocks make the large argument: 255 is 65,025
@@ -148,8 +140,6 @@ class _AMPScenarios(_TestCaseBase):
 
     def setUp(self) -> None:
         super().setUp()
-        if self.chunking is not None:
-            self.net.set_default_link(LinkConditions(chunking=self.chunking))
         self.banks: list[Bank] = []
 
         def build() -> Bank:

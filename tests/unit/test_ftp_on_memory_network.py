@@ -57,7 +57,7 @@ imported (C{self.patch(ftp, "reactor", net)}) -- and is not exercised here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any
 
 import twisted.internet
 from twisted.cred.checkers import (
@@ -80,9 +80,7 @@ from twisted.trial.reporter import TestResult
 from poetry.testing import (
     ONE_BYTE,
     SERVER_TO_CLIENT,
-    ChunkingPolicy,
     Deadlock,
-    LinkConditions,
     MemoryNetwork,
     MemoryNetworkTestCase,
     MemoryTransport,
@@ -90,12 +88,7 @@ from poetry.testing import (
 )
 from tests.socket_guard import SocketForbidden
 from tests.unit.test_testing_guard import stand_in_global_reactor
-from tests.unit.test_testing_support import port_number
-
-if TYPE_CHECKING:
-    _TestCaseBase = MemoryNetworkTestCase
-else:
-    _TestCaseBase = object
+from tests.unit.test_testing_support import ChunkedScenarios, port_number
 
 #: The one account of the password checker.
 PASSWORDS = {"alice": "lantern"}
@@ -334,18 +327,14 @@ def replies(failure: Failure) -> list[str]:
     return lines
 
 
-class _FTPScenarios(_TestCaseBase):
+class _FTPScenarios(ChunkedScenarios):
     """
     The scenarios, mixed into a L{MemoryNetworkTestCase}; subclasses choose
     the chunking of every connection.
     """
 
-    chunking: ClassVar[ChunkingPolicy | None] = None
-
     def setUp(self) -> None:
         super().setUp()
-        if self.chunking is not None:
-            self.net.set_default_link(LinkConditions(chunking=self.chunking))
         # FTP.lineReceived's resumption and the DTPFactory's timeout schedule
         # on the reactor "from twisted.internet import reactor" finds.
         self.patch(twisted.internet, "reactor", self.net)

@@ -63,7 +63,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from h2 import events
 from h2.config import H2Configuration
@@ -95,7 +95,6 @@ from poetry.testing import (
     ONE_BYTE,
     SERVER_TO_CLIENT,
     CertificateAuthority,
-    ChunkingPolicy,
     LinkConditions,
     MemoryNetwork,
     MemoryNetworkTestCase,
@@ -107,7 +106,7 @@ from poetry.testing import (
     route_http2_reactor,
 )
 from tests.unit.test_testing_guard import stand_in_global_reactor
-from tests.unit.test_testing_support import port_number
+from tests.unit.test_testing_support import ChunkedScenarios, port_number
 
 #: The authority of the tests' certificates (made when they run).
 CA = CertificateAuthority()
@@ -510,13 +509,7 @@ def _connect(
     return client
 
 
-if TYPE_CHECKING:
-    _TestCaseBase = MemoryNetworkTestCase
-else:
-    _TestCaseBase = object
-
-
-class _HTTP2Scenarios(_TestCaseBase):
+class _HTTP2Scenarios(ChunkedScenarios):
     """
     The scenarios, mixed into a L{MemoryNetworkTestCase}; subclasses choose
     the chunking of every connection.  (The L{Site} keeps a one-second timer
@@ -524,14 +517,11 @@ class _HTTP2Scenarios(_TestCaseBase):
     and settle with C{advance(0)}.)
     """
 
-    chunking: ClassVar[ChunkingPolicy | None] = None
     #: The large body: more than the initial window, whatever the class.
     big_body: ClassVar[bytes] = BIG_BODY
 
     def setUp(self) -> None:
         super().setUp()
-        if self.chunking is not None:
-            self.net.set_default_link(LinkConditions(chunking=self.chunking))
         route_h2_reactor(self, self.net)
         self.served = _Served(self.big_body)
         self.port = self.listen(_site(self.net, self.served))

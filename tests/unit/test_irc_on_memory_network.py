@@ -39,8 +39,6 @@ One-byte chunking also finds a bug of the server: L{CutCharacterTests}.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
-
 from twisted.cred.checkers import InMemoryUsernamePasswordDatabaseDontUse
 from twisted.cred.portal import Portal
 from twisted.internet import task
@@ -54,7 +52,6 @@ from twisted.words.protocols import irc
 
 from poetry.testing import (
     ONE_BYTE,
-    ChunkingPolicy,
     Deadlock,
     LinkConditions,
     MemoryNetwork,
@@ -62,12 +59,7 @@ from poetry.testing import (
     RandomSizes,
 )
 from tests.unit.test_testing_guard import stand_in_global_reactor
-from tests.unit.test_testing_support import port_number
-
-if TYPE_CHECKING:
-    _TestCaseBase = MemoryNetworkTestCase
-else:
-    _TestCaseBase = object
+from tests.unit.test_testing_support import ChunkedScenarios, port_number
 
 #: The server's name: the prefix of its own messages and users' host part.
 SERVER_NAME = "poetry.example"
@@ -162,18 +154,14 @@ def connect(net: MemoryNetwork, port: IListeningPort, client: PoetClient) -> Poe
     return client
 
 
-class _IRCScenarios(_TestCaseBase):
+class _IRCScenarios(ChunkedScenarios):
     """
     The scenarios, mixed into a L{MemoryNetworkTestCase}; subclasses choose
     the chunking of every connection.
     """
 
-    chunking: ClassVar[ChunkingPolicy | None] = None
-
     def setUp(self) -> None:
         super().setUp()
-        if self.chunking is not None:
-            self.net.set_default_link(LinkConditions(chunking=self.chunking))
         self.port = serve(self.net)
         self.addCleanup(self.port.stopListening)
 

@@ -17,7 +17,7 @@ documented fix (C{protocol.callLater = net.callLater}).
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime, ISSLTransport
@@ -29,21 +29,14 @@ from zope.interface import implementer
 from poetry.testing import (
     ONE_BYTE,
     CertificateAuthority,
-    ChunkingPolicy,
     Deadlock,
-    LinkConditions,
     MemoryNetworkTestCase,
     RandomSizes,
     route_global_cooperator,
 )
 from tests.unit.test_testing_guard import stand_in_global_reactor
-from tests.unit.test_testing_support import port_number
+from tests.unit.test_testing_support import ChunkedScenarios, port_number
 from tests.unit.test_tls_on_memory_network import authority
-
-if TYPE_CHECKING:
-    _TestCaseBase = MemoryNetworkTestCase
-else:
-    _TestCaseBase = object
 
 #: The message, with the local line ending (the client sends CRLF).
 MESSAGE = (
@@ -127,18 +120,14 @@ class MailServerFactory(smtp.SMTPFactory):
         return protocol
 
 
-class _SMTPScenarios(_TestCaseBase):
+class _SMTPScenarios(ChunkedScenarios):
     """
     The scenarios, mixed into a L{MemoryNetworkTestCase}; subclasses choose
     the chunking of every connection.
     """
 
-    chunking: ClassVar[ChunkingPolicy | None] = None
-
     def setUp(self) -> None:
         super().setUp()
-        if self.chunking is not None:
-            self.net.set_default_link(LinkConditions(chunking=self.chunking))
         # The client sends DATA with a pull producer (FileSender), which TLS
         # drives with the module-level task.cooperate.
         self.addCleanup(route_global_cooperator(self.net))

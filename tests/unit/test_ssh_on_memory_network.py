@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from twisted.conch.avatar import ConchUser
@@ -77,19 +77,12 @@ from zope.interface import implementer
 from poetry import poems
 from poetry.testing import (
     ONE_BYTE,
-    ChunkingPolicy,
     Deadlock,
-    LinkConditions,
     MemoryNetworkTestCase,
     RandomSizes,
 )
 from tests.unit.test_testing_guard import stand_in_global_reactor
-from tests.unit.test_testing_support import port_number
-
-if TYPE_CHECKING:
-    _TestCaseBase = MemoryNetworkTestCase
-else:
-    _TestCaseBase = object
+from tests.unit.test_testing_support import ChunkedScenarios, port_number
 
 #: The server's host key, and another (a host key the client does not
 #: expect), generated once for the module: Ed25519 keys are cheap to make
@@ -384,18 +377,14 @@ class CommandOutput(Protocol):
         self.ended.callback(None)
 
 
-class _SSHScenarios(_TestCaseBase):
+class _SSHScenarios(ChunkedScenarios):
     """
     The scenarios, mixed into a L{MemoryNetworkTestCase}; subclasses choose
     the chunking of every connection.
     """
 
-    chunking: ClassVar[ChunkingPolicy | None] = None
-
     def setUp(self) -> None:
         super().setUp()
-        if self.chunking is not None:
-            self.net.set_default_link(LinkConditions(chunking=self.chunking))
         self.realm, self.port = serve(self, self.net)
         self.knownHosts = self.mktemp()
         hosts = KnownHostsFile.fromPath(FilePath(self.knownHosts))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.interfaces import (
@@ -24,9 +24,16 @@ from twisted.trial.runner import TestLoader
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
-from poetry.testing import MemoryNetwork, MemoryTransport
+from poetry.testing import (
+    ChunkingPolicy,
+    LinkConditions,
+    MemoryNetwork,
+    MemoryNetworkTestCase,
+    MemoryTransport,
+)
 
 __all__ = [
+    "ChunkedScenarios",
     "ConnectedPair",
     "HalfCloseableRecorder",
     "PullProducer",
@@ -206,6 +213,28 @@ class ConnectedPair:
         self.connector = connector
         self.server = server
         self.client = client
+
+
+if TYPE_CHECKING:
+    _TestCaseBase = MemoryNetworkTestCase
+else:
+    _TestCaseBase = object
+
+
+class ChunkedScenarios(_TestCaseBase):
+    """
+    Scenarios mixed into a L{MemoryNetworkTestCase} and run once per
+    subclass, each choosing how every connection's writes are cut: its
+    C{chunking} becomes the network's default link conditions in C{setUp}
+    (L{None}, the default: each write delivered whole).
+    """
+
+    chunking: ClassVar[ChunkingPolicy | None] = None
+
+    def setUp(self) -> None:
+        super().setUp()
+        if self.chunking is not None:
+            self.net.set_default_link(LinkConditions(chunking=self.chunking))
 
 
 def port_number(port: IListeningPort) -> int:

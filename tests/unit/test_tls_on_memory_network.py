@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from OpenSSL import SSL
 from twisted.internet.address import IPv4Address
@@ -65,7 +65,6 @@ from zope.interface.verify import verifyObject
 from poetry.testing import (
     ONE_BYTE,
     CertificateAuthority,
-    ChunkingPolicy,
     LinkConditions,
     MemoryNetwork,
     MemoryNetworkTestCase,
@@ -76,12 +75,11 @@ from poetry.testing import (
 )
 from poetry.testing._tls import TLS_EXTRA
 from tests.unit.test_testing_guard import stand_in_global_reactor
-from tests.unit.test_testing_support import port_number, run_document_example
-
-if TYPE_CHECKING:
-    _TestCaseBase = MemoryNetworkTestCase
-else:
-    _TestCaseBase = object
+from tests.unit.test_testing_support import (
+    ChunkedScenarios,
+    port_number,
+    run_document_example,
+)
 
 _AUTHORITIES: dict[str, CertificateAuthority] = {}
 
@@ -227,21 +225,15 @@ class Body(Resource):
         return self.body
 
 
-class _TLSScenarios(_TestCaseBase):
+class _TLSScenarios(ChunkedScenarios):
     """
     The scenarios, mixed into a L{MemoryNetworkTestCase}; subclasses choose
     the chunking of every connection (and how much to send through it).
     """
 
-    chunking: ClassVar[ChunkingPolicy | None] = None
     #: The bytes the echo scenario sends (one-byte chunking takes a step,
     #: and a TLS read, per byte).
     payload_size: ClassVar[int] = 256 * 1024
-
-    def setUp(self) -> None:
-        super().setUp()
-        if self.chunking is not None:
-            self.net.set_default_link(LinkConditions(chunking=self.chunking))
 
     def listen(self, factory: Any) -> IListeningPort:
         endpoint = SSL4ServerEndpoint(

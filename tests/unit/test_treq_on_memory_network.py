@@ -21,7 +21,7 @@ the guard reports (L{TimeoutGuardTests}).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any
 
 import treq
 from treq.api import get_global_pool, set_global_pool
@@ -35,8 +35,6 @@ from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from poetry.testing import (
     ONE_BYTE,
-    ChunkingPolicy,
-    LinkConditions,
     MemoryNetwork,
     MemoryNetworkTestCase,
     NetworkRetired,
@@ -44,7 +42,7 @@ from poetry.testing import (
     route_global_cooperator,
 )
 from tests.unit.test_testing_guard import stand_in_global_reactor
-from tests.unit.test_testing_support import port_number
+from tests.unit.test_testing_support import ChunkedScenarios, port_number
 
 #: The poem the server recites: big enough for many pieces under chunking.
 POEM = "The harness hums beneath the code,\nand every byte keeps to its road.\n" * 60
@@ -114,24 +112,14 @@ def treq_reactor(net: MemoryNetwork) -> Any:
     return net
 
 
-if TYPE_CHECKING:
-    _TestCaseBase = MemoryNetworkTestCase
-else:
-    _TestCaseBase = object
-
-
-class _TreqScenarios(_TestCaseBase):
+class _TreqScenarios(ChunkedScenarios):
     """
     The scenarios, mixed into a L{MemoryNetworkTestCase}; subclasses choose
     the chunking of every connection.
     """
 
-    chunking: ClassVar[ChunkingPolicy | None] = None
-
     def setUp(self) -> None:
         super().setUp()
-        if self.chunking is not None:
-            self.net.set_default_link(LinkConditions(chunking=self.chunking))
         port = self.net.listenTCP(0, _site(self.net), interface="127.0.0.1")
         self.addCleanup(port.stopListening)
         self.base = f"http://127.0.0.1:{port_number(port)}"

@@ -18,7 +18,7 @@ L{route_global_cooperator}.
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
@@ -41,15 +41,13 @@ from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from poetry.testing import (
     ONE_BYTE,
-    ChunkingPolicy,
-    LinkConditions,
     MemoryNetworkTestCase,
     RandomSizes,
     StepBudgetExceeded,
     route_global_cooperator,
 )
 from tests.unit.test_testing_guard import stand_in_global_reactor
-from tests.unit.test_testing_support import port_number
+from tests.unit.test_testing_support import ChunkedScenarios, port_number
 
 #: A body big enough to take many pieces under every chunking policy.
 BODY = bytes(range(256)) * 32  # 8 KiB
@@ -107,13 +105,7 @@ class _Tree(Resource):
         self.putChild(b"chunked", _Chunked(clock))
 
 
-if TYPE_CHECKING:
-    _TestCaseBase = MemoryNetworkTestCase
-else:
-    _TestCaseBase = object
-
-
-class _WebScenarios(_TestCaseBase):
+class _WebScenarios(ChunkedScenarios):
     """
     The scenarios, mixed into a L{MemoryNetworkTestCase}; subclasses choose
     the chunking of every connection.  (A L{Site} keeps a one-second timer
@@ -122,14 +114,11 @@ class _WebScenarios(_TestCaseBase):
     find that timer loop.)
     """
 
-    chunking: ClassVar[ChunkingPolicy | None] = None
     #: The largest piece a C{dataReceived} may get (L{None}: whole writes).
     largest_piece: ClassVar[int | None] = None
 
     def setUp(self) -> None:
         super().setUp()
-        if self.chunking is not None:
-            self.net.set_default_link(LinkConditions(chunking=self.chunking))
         site = Site(_Tree(self.net), reactor=self.net)
         self.port = self.net.listenTCP(0, site, interface="127.0.0.1")
         self.addCleanup(self.port.stopListening)

@@ -39,7 +39,7 @@ connection open and the handshake running.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
@@ -62,7 +62,6 @@ from poetry.testing import (
     ONE_BYTE,
     SERVER_TO_CLIENT,
     CertificateAuthority,
-    ChunkingPolicy,
     LinkConditions,
     MemoryNetwork,
     MemoryNetworkTestCase,
@@ -72,7 +71,7 @@ from poetry.testing import (
     route_global_tls_clock,
 )
 from tests.unit.test_testing_guard import stand_in_global_reactor
-from tests.unit.test_testing_support import port_number
+from tests.unit.test_testing_support import ChunkedScenarios, port_number
 
 #: Lines of verse for the text messages (non-ASCII on purpose: one-byte
 #: chunking cuts their UTF-8 encodings between reads).
@@ -294,13 +293,7 @@ def _connecting(
     return Deferred.fromCoroutine(endpoint.connect(factory))
 
 
-if TYPE_CHECKING:
-    _TestCaseBase = MemoryNetworkTestCase
-else:
-    _TestCaseBase = object
-
-
-class _WebSocketScenarios(_TestCaseBase):
+class _WebSocketScenarios(ChunkedScenarios):
     """
     The scenarios, mixed into a L{MemoryNetworkTestCase}; subclasses choose
     the chunking of every connection.  (The L{Site} keeps a one-second timer
@@ -308,7 +301,6 @@ class _WebSocketScenarios(_TestCaseBase):
     and settle with C{advance(0)}.)
     """
 
-    chunking: ClassVar[ChunkingPolicy | None] = None
     #: The largest piece a C{dataReceived} may get.
     largest_piece: ClassVar[int] = READ_SIZE
     #: The large messages: each needs many reads under the class's chunking.
@@ -317,8 +309,6 @@ class _WebSocketScenarios(_TestCaseBase):
 
     def setUp(self) -> None:
         super().setUp()
-        if self.chunking is not None:
-            self.net.set_default_link(LinkConditions(chunking=self.chunking))
         self.factory = _ServerFactory(self.net)
         self.clients = _ClientFactory(self.net)
         self.port = self.net.listenTCP(
