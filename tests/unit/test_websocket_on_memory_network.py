@@ -293,6 +293,23 @@ def _connecting(
     return Deferred.fromCoroutine(endpoint.connect(factory))
 
 
+def _serve_wss(case: MemoryNetworkTestCase, factory: _ServerFactory) -> str:
+    """
+    Serve C{factory}'s site with TLS (the test CA's certificate for
+    C{localhost}) on C{case}'s network until its cleanup.
+
+    @return: the C{wss://} URL of its echo resource.
+    """
+    port = case.net.listenSSL(
+        0,
+        _site(case.net, factory),
+        CA.server_options("localhost"),
+        interface="127.0.0.1",
+    )
+    case.addCleanup(port.stopListening)
+    return f"wss://localhost:{port_number(port)}/echo"
+
+
 class _WebSocketScenarios(ChunkedScenarios):
     """
     The scenarios, mixed into a L{MemoryNetworkTestCase}; subclasses choose
@@ -645,15 +662,7 @@ class SecureWebSocketGuardTests(MemoryNetworkTestCase):
 
         class Inner(MemoryNetworkTestCase):
             def test_inner(self) -> None:
-                factory = _ServerFactory(self.net)
-                port = self.net.listenSSL(
-                    0,
-                    _site(self.net, factory),
-                    CA.server_options("localhost"),
-                    interface="127.0.0.1",
-                )
-                self.addCleanup(port.stopListening)
-                url = f"wss://localhost:{port_number(port)}/echo"
+                url = _serve_wss(self, _ServerFactory(self.net))
                 d = _connecting(
                     self.net,
                     url,
@@ -687,14 +696,7 @@ class SecureWebSocketTests(MemoryNetworkTestCase):
         self.addCleanup(route_global_tls_clock(self.net))
         self.net.set_default_link(LinkConditions(chunking=RandomSizes(1, 700)))
         factory = _ServerFactory(self.net)
-        port = self.net.listenSSL(
-            0,
-            _site(self.net, factory),
-            CA.server_options("localhost"),
-            interface="127.0.0.1",
-        )
-        self.addCleanup(port.stopListening)
-        url = f"wss://localhost:{port_number(port)}/echo"
+        url = _serve_wss(self, factory)
         client = self.net.run_until(
             _connecting(
                 self.net, url, _ClientFactory(self.net), tlsPolicy=CA.https_policy()
