@@ -413,9 +413,10 @@ class ReactorCore(Scheduler):
         """
         selectables = self._selectables()
         for selectable in selectables:
-            selectable.reading = False
-            if hasattr(selectable, "writing"):
-                selectable.writing = False
+            # The reactor's removeReader and removeWriter.
+            selectable.stopReading()
+            if hasattr(selectable, "stopWriting"):
+                selectable.stopWriting()
         self.random.shuffle(selectables)
         for selectable in selectables:
             try:
