@@ -53,22 +53,29 @@ async def _outcomeOf(scenario: Scenario, world: World) -> Outcome:
     a settling pause, then the cleanup (whose events are not part of the
     outcome).
     """
-    # Errors logged when earlier garbage is collected belong to nobody.
-    gc.collect()
-    world.startLogCapture()
+    # Errors logged when earlier garbage is collected belong to nobody: every
+    # object made before the scenario is frozen (garbage included, which is
+    # then not collected while the scenario runs), so the collection at the
+    # end scans only what the scenario made -- a full collection of a big
+    # test process costs about 20 ms, twice per scenario.
+    gc.freeze()
     try:
+        world.startLogCapture()
         try:
-            await scenario.function(world)
-            await world.settle()
-        except Stuck:
-            world.record("stuck")
-        except Exception as e:
-            world.record("scenario-raised", type(e).__name__, str(e))
-        outcome = tuple(world.events)
+            try:
+                await scenario.function(world)
+                await world.settle()
+            except Stuck:
+                world.record("stuck")
+            except Exception as e:
+                world.record("scenario-raised", type(e).__name__, str(e))
+            outcome = tuple(world.events)
+        finally:
+            world.stopLogCapture()
+        await world.cleanup()
+        gc.collect()
     finally:
-        world.stopLogCapture()
-    await world.cleanup()
-    gc.collect()
+        gc.unfreeze()
     return outcome
 
 

@@ -10,6 +10,7 @@ not installed) -- in a fresh directory under the system temporary directory.
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import shutil
@@ -162,11 +163,16 @@ def run_pytest(
         sys.modules.get("hypothesis.core"), "running_under_pytest", False
     )
     profile = hypothesis.settings.default
+    # pytest collects garbage five times over when it ends (to report
+    # unraisable exceptions); with this process's objects frozen, those
+    # collections scan only what the inner run made.
+    gc.freeze()
     try:
         os.chdir(directory)
         with _environment(changes), redirect_stdout(output), redirect_stderr(output):
             status = pytest.main(arguments, plugins=[collector])
     finally:
+        gc.unfreeze()
         os.chdir(cwd)
         # Forget the inner run's test modules and files, and put back
         # Hypothesis's idea of whether pytest runs it and its settings.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import os
+from functools import cache
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -89,17 +90,26 @@ def _imports(path: str) -> set[str]:
     return found
 
 
+@cache
+def _graph() -> dict[str, frozenset[str]]:
+    """
+    Each module of the package and the package's modules it imports (the
+    sources are parsed once for all the tests, which only read it).
+    """
+    modules = _modules()
+    return {
+        name: frozenset(dep for dep in _imports(path) if dep in modules and dep != name)
+        for name, path in modules.items()
+    }
+
+
 class LayerTests(SynchronousTestCase):
     """
     Imports inside L{poetry.testing}.
     """
 
     def setUp(self) -> None:
-        modules = _modules()
-        self.graph = {
-            name: {dep for dep in _imports(path) if dep in modules and dep != name}
-            for name, path in modules.items()
-        }
+        self.graph = _graph()
 
     def test_noCycles(self) -> None:
         """
