@@ -42,7 +42,7 @@ from poetry.testing._conditions import (
     LinkConditions,
 )
 from poetry.testing._link import Link
-from poetry.testing._names import ip_family, normalize_ipv6
+from poetry.testing._names import host_text, ip_family, normalize_ipv6
 from poetry.testing._ports import (
     ANY,
     ANY6,
@@ -467,6 +467,10 @@ class TCPStack:
             host, port = address[0], address[1]
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise OverflowError("connect_ex(): port must be 0-65535.")
+        if host.__class__ is not str:
+            # connect() takes bytes too: the real reactor connects to a
+            # bytes literal given to connectTCP as it is.
+            host = host_text(host)
         destination = self._resolve(host) or host
         if destination in _WILDCARD_TO_LOOPBACK:
             # Linux takes a connection to a wildcard address to loopback.
@@ -1029,7 +1033,8 @@ class Connector(tcp.Connector):
         bindAddress: Any,
         reactor: Any,
     ) -> None:
-        if isinstance(port, str) or ":" in host:
+        if isinstance(port, str) or host.__class__ is not str or ":" in host:
+            # (A host given as bytes is taken as tcp.Connector takes it.)
             super().__init__(host, port, factory, timeout, bindAddress, reactor)
         else:
             # tcp.Connector.__init__ for an int port and a host that cannot

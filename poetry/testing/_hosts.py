@@ -8,6 +8,7 @@ from collections.abc import Callable
 from random import Random
 from typing import Any, Protocol
 
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IConnector,
     IDelayedCall,
@@ -58,6 +59,8 @@ class _Network(Protocol):
     def getDelayedCalls(self) -> list[IDelayedCall]: ...
 
     def installNameResolver(self, resolver: IHostnameResolver) -> IHostnameResolver: ...
+
+    def resolve(self, name: str, timeout: object = None) -> Deferred[str]: ...
 
 
 __all__ = ["HostReactor"]
@@ -144,6 +147,12 @@ class HostReactor(ReactorSSL):
         The network's pending timed calls.
         """
         return self.network.getDelayedCalls()
+
+    def resolve(self, name: str, timeout: object = None) -> Deferred[str]:
+        """
+        The network's C{resolve} (names are the same from every host).
+        """
+        return self.network.resolve(name, timeout)
 
     # IReactorPluggableNameResolver
 

@@ -202,6 +202,18 @@ class HostMap:
         return (normal,) if normal is not None else ()
 
 
+def host_text(name: str | bytes) -> str:
+    """
+    A host name or literal as the host map and the stack hold it: the C
+    library's calls (C{getaddrinfo}, C{connect}) take L{bytes} as well as
+    L{str}, and so does the real reactor (a name that is not ASCII stands
+    for nothing).
+    """
+    if isinstance(name, bytes):
+        return name.decode("ascii", "replace")
+    return name
+
+
 @implementer(IHostResolution)
 class _Resolution:
     """
@@ -261,7 +273,7 @@ class HostMapResolver:
         def complete() -> None:
             try:
                 if not resolution.cancelled:
-                    for address in self._addresses(hostName):
+                    for address in self._addresses(host_text(hostName)):
                         if ":" in address:
                             if wants_ipv6:
                                 resolutionReceiver.addressResolved(

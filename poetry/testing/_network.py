@@ -25,9 +25,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from twisted.internet._resolver import ComplexResolverSimplifier
+from twisted.internet.abstract import isIPAddress
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.internet.defer import Deferred
-from twisted.internet.error import DNSLookupError
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import (
     IConnector,
     IHostnameResolver,
@@ -130,8 +131,9 @@ class MemoryNetwork(ReactorCore):
         harness raises names it, with a one-line reproduction.
     @param hosts: names and their addresses (one IPv4 or IPv6 literal, or
         a sequence of them), in addition to C{"localhost" -> "127.0.0.1"}.
-        Any other name fails to resolve (L{DNSLookupError}); IP literals
-        need no entry.
+        Any other name fails to resolve
+        (L{DNSLookupError<twisted.internet.error.DNSLookupError>}); IP
+        literals need no entry.
     @param step_budget: the most steps one C{run}, C{run_until} or
         C{advance} call may take before raising L{StepBudgetExceeded}.
     @param trace: whether to record the trace (L{trace}, L{trace_dump});
@@ -245,23 +247,24 @@ class MemoryNetwork(ReactorCore):
 
     def resolve(self, name: str, timeout: object = None) -> Deferred[str]:
         """
-        A lookup in the host map in the manner of
-        L{IReactorCore.resolve<twisted.internet.interfaces.IReactorCore.resolve>}:
-        a L{Deferred} that fires, in a later step, with the name's IPv4
-        address or fails with L{DNSLookupError} (as C{gethostbyname} does for
-        a name with IPv6 addresses only, or an IPv6 literal).
+        As the real reactor's
+        L{resolve<twisted.internet.interfaces.IReactorCore.resolve>}: an
+        empty name is C{"0.0.0.0"} and an IPv4 literal is itself (L{str} or
+        L{bytes}, returned as given), both in a L{Deferred} that has already
+        fired; any other name, L{str} or L{bytes}, is looked up for IPv4
+        addresses with the installed name resolver (the network's host map
+        unless another is installed), and the L{Deferred} fires in a later
+        step with the first address, a L{str}, or fails with
+        L{DNSLookupError<twisted.internet.error.DNSLookupError>} carrying
+        the name as given (as C{gethostbyname} fails for a name with IPv6
+        addresses only, or an IPv6 literal).
+        C{timeout} is ignored, as by the real reactor's default resolver.
         """
-        d: Deferred[str] = Deferred()
-
-        def finish() -> None:
-            address = self._names.resolve(name)
-            if address is None or ":" in address:
-                d.errback(DNSLookupError(name))
-            else:
-                d.callback(address)
-
-        self._ready.append(finish)
-        return d
+        if not name:
+            return succeed("0.0.0.0")
+        if isIPAddress(name):
+            return succeed(name)
+        return ComplexResolverSimplifier(self.nameResolver).getHostByName(name)
 
     # Cooperation
 
@@ -327,7 +330,8 @@ class MemoryNetwork(ReactorCore):
         the connection is reported (C{buildProtocol}, C{makeConnection}) or
         the attempt fails (C{clientConnectionFailed} with
         L{ConnectionRefusedError<twisted.internet.error.ConnectionRefusedError>},
-        L{DNSLookupError}, L{ConnectBindError<twisted.internet.error.ConnectBindError>},
+        L{DNSLookupError<twisted.internet.error.DNSLookupError>},
+        L{ConnectBindError<twisted.internet.error.ConnectBindError>},
         L{twisted.internet.error.TimeoutError} ...) in the iteration after.
 
         @param timeout: seconds after which an attempt that has not

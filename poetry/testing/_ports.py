@@ -46,6 +46,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from poetry.testing._names import host_text
 from poetry.testing._socket import Socket, os_error, tcp_address
 from poetry.testing._transport import ConnectionRecord, ServerTransport
 
@@ -99,7 +100,7 @@ def ip_address(host: str, port: int) -> IPv4Address | IPv6Address:
     The L{IPv4Address} or L{IPv6Address} of C{host:port} (by the host's
     form).
     """
-    if ":" in host:
+    if ":" in host_text(host):
         return tcp6_address(host, port)
     return tcp_address(host, port)
 

@@ -6,6 +6,7 @@ addresses, bindAddress, reconnecting, and the client endpoints.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from twisted.internet.endpoints import (
     HostnameEndpoint,
@@ -505,3 +506,24 @@ async def connectTCPToAHostname(w: World) -> None:
     destination = connector.getDestination()
     w.note("destination host", getattr(destination, "host", None))
     w.note("client getPeer", w.addressName(w.peer("c1").tcp.getPeer()))
+
+
+@scenario
+async def connectTCPToABytesHost(w: World) -> None:
+    """
+    connectTCP takes its host as bytes too (tcp.Connector does not check):
+    an IPv4 literal is connected to as given, so the connector's
+    destination and the client's getPeer() carry bytes; a name is resolved
+    to a str; the server sees its client as usual.
+    """
+    port = w.listen()
+    literal = w.connect(port, host=cast(str, b"127.0.0.1"))
+    await w.when("c1", "made")
+    w.note("destination", repr(getattr(literal.getDestination(), "host", None)))
+    w.note("c1 getPeer", repr(w.peer("c1").tcp.getPeer().host))
+    w.note("s1 getPeer", repr(w.peer("s1").tcp.getPeer().host))
+    name = w.connect(port, host=cast(str, b"localhost"))
+    await w.when("c2", "made")
+    w.note("destination", repr(getattr(name.getDestination(), "host", None)))
+    w.note("c2 getPeer", repr(w.peer("c2").tcp.getPeer().host))
+    w.note("s2 getPeer", repr(w.peer("s2").tcp.getPeer().host))

@@ -459,6 +459,35 @@ async def resolveIsIPv4Only(w: World) -> None:
 
 
 @scenario
+async def resolveLiteralsAtOnceAndNamesLater(w: World) -> None:
+    """
+    reactor.resolve answers an empty name ("0.0.0.0") and an IPv4 literal
+    (the literal itself, bytes staying bytes) at once, and a name, given as
+    str or bytes, only later (gethostbyname in a thread) with its address as
+    str; an unknown name fails later with DNSLookupError(name), the name as
+    given (the resolver is getaddrinfo's, asked for IPv4 addresses).
+    """
+    names: tuple[str | bytes, ...] = (
+        "",
+        "127.0.0.1",
+        b"127.0.0.1",
+        "localhost",
+        b"localhost",
+        "no-such-host.invalid",
+        b"no-such-host.invalid",
+    )
+    for name in names:
+        d = w.reactor.resolve(name)
+        w.note("resolve", repr(name), "at once" if d.called else "later")
+        try:
+            address = await d
+        except Exception as e:
+            w.note("resolve", repr(name), "failed", type(e).__name__, *map(str, e.args))
+        else:
+            w.note("resolve", repr(name), repr(address))
+
+
+@scenario
 async def ipv6ConnectorReconnects(w: World) -> None:
     """
     connector.connect() from clientConnectionLost reconnects over IPv6 to

@@ -968,6 +968,16 @@ class HostReactorTests(MemoryNetworkTestCase):
         self.assertIs(view.nameResolver, self.net.nameResolver)
         self.assertIs(view.random, self.net.random)
 
+    def test_resolve(self) -> None:
+        """
+        A host view's C{resolve} is the network's: the same names, the same
+        answers.
+        """
+        self.net.add_host("harbour.test", "10.0.0.5")
+        view = self.net.host("127.0.0.2")
+        self.assertEqual(self.net.run_until(view.resolve("harbour.test")), "10.0.0.5")
+        self.assertEqual(self.successResultOf(view.resolve("10.0.0.6")), "10.0.0.6")
+
     def test_connectFromTheHost(self) -> None:
         """
         C{connectTCP} through a host view binds the client end to the host;

@@ -5,8 +5,10 @@ L{poetry.testing.MemoryNetwork}.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
+from twisted.internet._resolver import HostResolution
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.endpoints import (
     HostnameEndpoint,
@@ -28,6 +30,7 @@ from twisted.internet.error import (
 )
 from twisted.internet.interfaces import (
     IAddress,
+    IHostnameResolver,
     IHostResolution,
     IReactorPluggableNameResolver,
     IReactorTCP,
@@ -640,3 +643,48 @@ class EndpointTests(MemoryNetworkTestCase):
         self.assertRaises(
             DNSLookupError, self.net.run_until, self.net.resolve("nowhere.example")
         )
+
+    def test_resolveLiteralsAtOnce(self) -> None:
+        """
+        As the real reactor's C{resolve}: an empty name is C{"0.0.0.0"} and
+        an IPv4 literal itself, as given (L{bytes} stay L{bytes}), both
+        already fired; a name given as L{bytes} is looked up like its text.
+        """
+        self.assertEqual(self.successResultOf(self.net.resolve("")), "0.0.0.0")
+        literal = b"127.0.0.9"
+        self.assertIs(
+            self.successResultOf(self.net.resolve(cast(str, literal))), literal
+        )
+        name = self.net.resolve(cast(str, b"localhost"))
+        self.assertNoResult(name)
+        self.assertEqual(self.net.run_until(name), "127.0.0.1")
+
+    def test_resolveUsesTheInstalledNameResolver(self) -> None:
+        """
+        C{resolve}, and so C{connectTCP} to a name, asks the installed name
+        resolver (for IPv4 addresses), as the real reactor does.
+        """
+        asked: list[tuple[str, object]] = []
+
+        @implementer(IHostnameResolver)
+        class Everywhere:
+            def resolveHostName(
+                self,
+                receiver: IResolutionReceiver,
+                hostName: str,
+                portNumber: int = 0,
+                addressTypes: Sequence[type[IAddress]] | None = None,
+                transportSemantics: str = "TCP",
+            ) -> IHostResolution:
+                asked.append((hostName, addressTypes))
+                resolution = HostResolution(hostName)
+                receiver.resolutionBegan(resolution)
+                receiver.addressResolved(IPv4Address("TCP", "127.0.0.7", portNumber))
+                receiver.resolutionComplete()
+                return resolution
+
+        self.net.installNameResolver(Everywhere())
+        self.assertEqual(
+            self.successResultOf(self.net.resolve("anything")), "127.0.0.7"
+        )
+        self.assertEqual(asked, [("anything", [IPv4Address])])
