@@ -165,6 +165,32 @@ _FRAME_FIXES: list[tuple[str | None, str | None, str]] = [
         "serve a subclass whose serviceStarted sets self.clock = net (in the "
         "factory's services, b'ssh-userauth')",
     ),
+    (
+        "mail/imap4.py",
+        None,
+        "IMAP4Server runs each FETCH through its scheduler, by default "
+        "imap4.iterateInReactor (a callLater(0) per step on the global "
+        "reactor): build it with IMAP4Server(scheduler=net.cooperator()"
+        ".coiterate); its SEARCH of a mailbox without ISearchableMailbox "
+        "calls the reactor it imports when it runs: "
+        "self.patch(twisted.internet, 'reactor', net)",
+    ),
+    (
+        "protocols/socks.py",
+        None,
+        "twisted.protocols.socks connects (CONNECT) and listens (BIND) with "
+        "the reactor it imported, and SOCKSv4Factory hands that one to each "
+        "SOCKSv4 (whose own reactor only resolves SOCKS4a names): patch it "
+        "for the test, self.patch(socks, 'reactor', net)",
+    ),
+    (
+        "protocols/portforward.py",
+        None,
+        "portforward's ProxyServer connects with its class attribute reactor, "
+        "the global reactor when None: set protocol.reactor = net in the "
+        "factory's buildProtocol, or self.patch(portforward.ProxyServer, "
+        "'reactor', net)",
+    ),
 ]
 
 
