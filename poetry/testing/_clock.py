@@ -357,20 +357,17 @@ class Scheduler:
 
         Calls due at the same time run in the order they were scheduled.
 
+        An infinite C{delay} is accepted, as by the real reactor: the call
+        is pending (listed by C{getDelayedCalls}, C{getTime()} infinite, can
+        be cancelled or reset to a finite time) and never made; the clock
+        never moves to it.
+
         @raise AssertionError: if C{delay} is negative or NaN, as on the
             real reactor (L{twisted.internet.task.Clock} accepts them).
-        @raise ValueError: if C{delay} is infinite (the real reactor accepts
-            it and never makes the call; a virtual clock cannot advance to
-            it).
         """
         if not delay >= 0:
             # As the real reactor (an assertion in ReactorBase.callLater).
             raise AssertionError(f"{delay} is not greater than or equal to 0 seconds")
-        if delay == math.inf:
-            raise ValueError(
-                "callLater delay must be finite on a virtual clock (the real "
-                f"reactor accepts {delay!r} and never calls it)"
-            )
         call = VirtualDelayedCall(self, self._now + delay, callable, args, kw)
         self._push(call)
         return call
@@ -555,7 +552,8 @@ class Scheduler:
     def _next_time(self) -> float | None:
         """
         The soonest time at which a live call is due (dropping stale entries
-        and moving delayed calls on the way), or L{None} if there is none.
+        and moving delayed calls on the way), or L{None} if there is none
+        (calls at an infinite time are never due).
         """
         if self._lazy:
             self._make_lazy_calls_real()
@@ -576,7 +574,7 @@ class Scheduler:
                 else:
                     if index:
                         del bucket[:index]
-                    return time
+                    return time if time != math.inf else None
             heappop(times)
             del buckets[time]
         return None
@@ -925,8 +923,8 @@ class Scheduler:
                 )
             raise Deadlock(
                 f"run_until({d!r}) cannot finish: at t={self._now!r} nothing "
-                "is ready to run, no timer is left, and the Deferred has not "
-                "fired.\n" + self._stuck_report(),
+                "is ready to run, no timer is left that will ever fire, and "
+                "the Deferred has not fired.\n" + self._stuck_report(),
                 self.seed,
                 self.test_id,
             )

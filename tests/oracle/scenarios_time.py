@@ -6,6 +6,8 @@ memory network).  Only orders and states are recorded, never times.
 
 from __future__ import annotations
 
+import math
+
 from twisted.internet.defer import CancelledError
 from twisted.internet.interfaces import IDelayedCall
 from twisted.internet.task import LoopingCall, deferLater
@@ -193,3 +195,24 @@ async def deferLaterCancelled(w: World) -> None:
     except CancelledError:
         w.note("CancelledError")
     await w.settle()
+
+
+@scenario
+async def callLaterInfinityIsPendingAndNeverRuns(w: World) -> None:
+    """
+    callLater(math.inf) is accepted: the call is pending (active, listed by
+    getDelayedCalls, getTime() infinite) and does not run while later finite
+    calls do; reset to a finite delay, it runs; another one cancelled is
+    gone.
+    """
+    never = w.reactor.callLater(math.inf, _ran, w, "infinite")
+    w.note("active", never.active(), "time", repr(never.getTime()))
+    w.note("pending", never in w.reactor.getDelayedCalls())
+    w.reactor.callLater(0.02, _ran, w, "finite")
+    await w.when("note", "ran", "finite")
+    w.note("still active", never.active())
+    never.reset(0.01)
+    await w.when("note", "ran", "infinite")
+    other = w.reactor.callLater(math.inf, _ran, w, "cancelled")
+    other.cancel()
+    w.note("cancelled pending", other in w.reactor.getDelayedCalls())

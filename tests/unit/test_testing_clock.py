@@ -68,17 +68,39 @@ class CallLaterTests(SynchronousTestCase):
         """
         A negative or NaN delay fails the real reactor's assertion
         (L{AssertionError}, with its message; task.Clock accepts them,
-        Twisted #9166); an infinite one, which the real reactor accepts and
-        never calls, raises L{ValueError}: a virtual clock cannot advance to
-        it.
+        Twisted #9166).
         """
         for delay in (-0.001, math.nan):
             error = self.assertRaises(
                 AssertionError, self.net.callLater, delay, lambda: None
             )
             self.assertIn("is not greater than or equal to 0 seconds", str(error))
-        self.assertRaises(ValueError, self.net.callLater, math.inf, lambda: None)
         self.assertEqual(self.net.getDelayedCalls(), [])
+
+    def test_infiniteDelay(self) -> None:
+        """
+        As on the real reactor, a call an infinite delay away is pending --
+        listed, active, at an infinite time -- and never made: C{run}
+        returns without moving the clock to it, C{run_until} of something
+        only it could bring reports a L{Deadlock}, and it can be reset to a
+        finite time (then it is made) or cancelled.
+        """
+        calls: list[float] = []
+        never = self.net.callLater(math.inf, lambda: calls.append(self.net.seconds()))
+        self.net.callLater(5, calls.append, 5.0)
+        self.assertEqual(self.net.getDelayedCalls()[-1].getTime(), math.inf)
+        self.net.run()
+        self.assertEqual((calls, self.net.seconds()), ([5.0], 5.0))
+        self.assertTrue(never.active())
+        self.assertRaises(Deadlock, self.net.run_until, Deferred())
+        self.assertRaises(Deadlock, self.net.run_until, Deferred(), timeout=10)
+        never.reset(2)
+        self.net.run()
+        self.assertEqual(calls, [5.0, 7.0])
+        other = self.net.callLater(math.inf, calls.append, math.inf)
+        other.cancel()
+        self.net.run()
+        self.assertEqual((calls, self.net.getDelayedCalls()), ([5.0, 7.0], []))
 
     def test_getDelayedCallsIsACopyOfActiveCalls(self) -> None:
         """
