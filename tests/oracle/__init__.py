@@ -9,9 +9,11 @@ callback logs must be equal.
     expected outcomes recorded from the real reactor
     (C{tests/oracle/expected/<family>.json}) and the side-by-side view;
   - C{tests/oracle/scenarios_*.py}: the scenarios, one module per family;
+  - C{tests/oracle/_fuzz.py}: random programs generated from seeds, run on
+    both backends to find differences no scenario covers;
   - C{python -m tests.oracle}: list, show (one scenario on both backends,
-    side by side) and record (re-record the expected outcomes from the real
-    reactor).
+    side by side), record (re-record the expected outcomes from the real
+    reactor) and fuzz (the random-program fuzzer).
 
 The expected outcomes come from running the real reactor, never from belief:
 C{tests/integration/test_oracle.py} runs every scenario on the real reactor
