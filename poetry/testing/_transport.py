@@ -573,40 +573,13 @@ class MemoryTransport:
             raise TypeError(f"Data must be bytes, not {type(data).__name__} ({data!r})")
         if not self.connected or self._writeDisconnected:
             if data:
-                loop = self._loop
-                loop._trace.extend(
-                    (
-                        loop._now,
-                        "write-ignored",
-                        self.connection_id,
-                        self.side,
-                        len(data),
-                    )
-                )
+                self._ignored(data)
             return
         if data:
             self._tempDataBuffer.append(data)
             self._tempDataLen += len(data)
-            written = self._written
-            if written is None:
-                self._written = [data]
-            else:
-                written.append(data)
             loop = self._loop
-            if loop.trace_checksums:
-                loop._trace.extend(
-                    (
-                        loop._now,
-                        "write",
-                        self.connection_id,
-                        self.side,
-                        _checksummed(data),
-                    )
-                )
-            else:
-                loop._trace.extend(
-                    (loop._now, "write", self.connection_id, self.side, len(data))
-                )
+            self._record_write(loop, data)
             if self.producer is not None:
                 self._maybePauseProducer()
             if not self.writing:
@@ -614,6 +587,35 @@ class MemoryTransport:
                 if not self._queued:
                     self._queued = True
                     loop._ready.append(self)
+
+    def _record_write(self, loop: Scheduler, data: bytes) -> None:
+        """
+        Keep C{data} (non-empty) among the bytes written, and trace it.
+        """
+        written = self._written
+        if written is None:
+            self._written = [data]
+        else:
+            written.append(data)
+        if loop.trace_checksums:
+            loop._trace.extend(
+                (loop._now, "write", self.connection_id, self.side, _checksummed(data))
+            )
+        else:
+            loop._trace.extend(
+                (loop._now, "write", self.connection_id, self.side, len(data))
+            )
+
+    def _ignored(self, data: bytes) -> None:
+        """
+        Trace a write made once the write side is shut or the connection
+        lost (its bytes go nowhere).
+        """
+        if data:
+            loop = self._loop
+            loop._trace.extend(
+                (loop._now, "write-ignored", self.connection_id, self.side, len(data))
+            )
 
     def _maybePauseProducer(self) -> None:
         """
@@ -635,17 +637,29 @@ class MemoryTransport:
         @raise TypeError: if any item is not L{bytes} (then nothing is
             written).
         """
-        chunks = list(data)
-        for chunk in chunks:
+        for chunk in data:
             if not isinstance(chunk, bytes):
                 raise TypeError(
                     f"Data must be bytes, not {type(chunk).__name__} ({chunk!r})"
                 )
-        if not self.connected or not chunks or self._writeDisconnected:
+        if not self.connected or not data or self._writeDisconnected:
+            for chunk in data:
+                self._ignored(chunk)
             return
+        # As there, the sequence is read twice: an iterator is used up by
+        # the check above, and nothing is written.
+        chunks = list(data)
+        loop = self._loop
         for chunk in chunks:
             if chunk:
-                self.write(chunk)
+                self._record_write(loop, chunk)
+        self._tempDataBuffer.extend(chunks)
+        for chunk in chunks:
+            self._tempDataLen += len(chunk)
+        if self.producer is not None:
+            # Once for the whole sequence, as FileDescriptor does.
+            self._maybePauseProducer()
+        self.startWriting()
 
     def loseConnection(self) -> None:
         """
@@ -671,12 +685,19 @@ class MemoryTransport:
         """
         As C{abstract.FileDescriptor.loseWriteConnection}: half-close once
         the buffer is empty.
+
+        @raise ValueError: once the connection is lost, as on the real
+            reactor, whose C{startWriting} then registers the closed
+            descriptor (-1) with epoll.
         """
+        self._writeDisconnecting = True
+        if not hasattr(self, "socket"):
+            # Forgotten by connectionLost, as the real one forgets fileno.
+            raise ValueError("file descriptor cannot be a negative integer (-1)")
         loop = self._loop
         loop._trace.extend(
             (loop._now, "half-close", self.connection_id, self.side, None)
         )
-        self._writeDisconnecting = True
         self.startWriting()
 
     def _closeWriteConnection(self) -> Any:

@@ -6,6 +6,7 @@ writeConnectionLost, with and without IHalfCloseableProtocol on each side.
 from __future__ import annotations
 
 from tests.oracle._registry import scenario
+from tests.oracle._support_conn import tryCall
 from tests.oracle._support_data import CountingPeer, connectPair, counted, stream, tcp
 from tests.oracle._world import Explosion, Peer, World
 
@@ -251,3 +252,25 @@ async def halfClosedSideStillReceivesBigReply(w: World) -> None:
     await w.when("c1", "readLost")
     w.note("client got everything", bytes(client.buffer) == reply)
     client.tcp.loseConnection()
+
+
+@scenario
+async def loseWriteConnectionAfterConnectionLostRaises(w: World) -> None:
+    """
+    loseWriteConnection() on a transport whose connection is lost -- in its
+    protocol's connectionLost and afterwards -- raises ValueError (its
+    startWriting hands the reactor a closed descriptor, -1); loseConnection()
+    there returns quietly.
+    """
+
+    def lost(peer: Peer) -> None:
+        tryCall(
+            w, "in connectionLost: loseWriteConnection", peer.tcp.loseWriteConnection
+        )
+
+    client, _server = await connectPair(w, server={"lost": lost})
+    client.tcp.loseConnection()
+    await w.when("s1", "lost")
+    await w.when("c1", "lost")
+    tryCall(w, "after: loseWriteConnection", client.tcp.loseWriteConnection)
+    tryCall(w, "after: loseConnection", client.tcp.loseConnection)

@@ -236,3 +236,22 @@ async def transportStopProducingClosesTheConnection(w: World) -> None:
     w.note("stopProducing returned")
     await w.when("c1", "lost")
     await w.when("s1", "lost")
+
+
+@scenario
+async def writeSequencePausesAStreamingProducerOnce(w: World) -> None:
+    """
+    writeSequence() of chunks that together pass the buffer size checks the
+    streaming producer once for the whole sequence (one pauseProducing),
+    where that many write() calls would pause it after each; all the bytes
+    arrive and the producer is resumed once the buffer empties.
+    """
+    client, server = await connectCountingClient(w)
+    tcp(server).registerProducer(PushProducer(w), True)
+    server.tcp.writeSequence([b"x" * 65537, b"y", b"z"])
+    await w.waitFor(lambda: client.count == 65539)
+    w.note("client has", client.count, bytes(client.buffer[-2:]))
+    await w.when("prod", "resume")
+    tcp(server).unregisterProducer()
+    client.tcp.loseConnection()
+    await w.when("s1", "lost")

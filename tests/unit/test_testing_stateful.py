@@ -432,6 +432,17 @@ class World:
         if not side.lost:
             side.repeated_half_close = side.repeated_half_close or side.half_close_ran
             side.called_half_close = True
+        if side.lost:
+            # As on the real reactor (the oracle's scenario
+            # loseWriteConnectionAfterConnectionLostRaises).
+            try:
+                side.tcp.loseWriteConnection()
+            except ValueError:
+                return
+            raise AssertionError(
+                "loseWriteConnection() after connectionLost did not raise "
+                "ValueError, as the real reactor's does"
+            )
         side.tcp.loseWriteConnection()
 
     def pause(self, index: int | Side) -> None:
