@@ -25,7 +25,7 @@ import random
 from collections import deque
 from collections.abc import Callable
 from heapq import heapify, heappop, heappush
-from itertools import repeat
+from itertools import islice, repeat
 from typing import Any, ClassVar, TypeVar
 
 from twisted.internet.base import DelayedCall
@@ -319,6 +319,11 @@ class Scheduler:
         self.step_budget = step_budget
         self._now = 0.0
         self._ready: deque[Callable[[], object]] = deque()
+        # Which kinds of step are scanned for readiness as a pass begins,
+        # and how many steps at the head of the ready queue were scanned by
+        # a pass that has not run them yet.
+        self._scan_kinds: dict[type, bool] = {}
+        self._scanned = 0
         # Lazy calls not made real yet (see LazyCall).
         self._lazy: list[LazyCall] = []
         # Bytes delivered to protocols so far (one increment per delivery, by
@@ -740,11 +745,14 @@ class Scheduler:
                 if count:
                     idle = 0
                     steps += count
+                    self._scan(count)
                     if until is None:
+                        self._scanned = 0
                         for _ in repeat(None, count):
                             popleft()()
                     else:
-                        for _ in repeat(None, count):
+                        for left in range(count - 1, -1, -1):
+                            self._scanned = left
                             popleft()()
                             if until:
                                 return
@@ -998,9 +1006,60 @@ class Scheduler:
             ran += 1
         self._halt_signalled()
         count = len(self._ready)
+        self._scan(count)
+        self._scanned = 0
         for _ in range(count):
             self._ready.popleft()()
         return bool(ran or count)
+
+    def _scan(self, count: int) -> None:
+        """
+        The start of a pass of the C{count} first ready steps, as
+        C{epoll_wait}: each step that dispatches on readiness (a
+        transport) notes the events it shows now, before any step of the
+        pass runs, and those still showing events stay in the ready queue
+        for the next pass, in this order, ahead of what becomes ready while
+        this pass runs (level-triggered epoll puts them back in its ready
+        list as it reports them).
+        """
+        kinds = self._scan_kinds
+        ready = self._ready
+        scanned = self._scanned
+        if scanned:
+            # The first steps were scanned by a pass that returned before
+            # running them all (run_until's Deferred fired): they run now,
+            # as scanned then.
+            if scanned >= count:
+                return
+            again = []
+            for item in islice(ready, scanned, count):
+                kind = item.__class__
+                scans = kinds.get(kind)
+                if scans is None:
+                    scans = kinds[kind] = hasattr(kind, "_scan")
+                if scans and item._scan():  # type: ignore[attr-defined]  # a kind with _scan
+                    again.append(item)
+            ready.extend(again)
+            return
+        if count == 1:
+            item = ready[0]
+            kind = item.__class__
+            scans = kinds.get(kind)
+            if scans is None:
+                scans = kinds[kind] = hasattr(kind, "_scan")
+            if scans and item._scan():  # type: ignore[attr-defined]  # a kind with _scan
+                ready.append(item)
+            return
+        again = []
+        for item in islice(ready, count):
+            kind = item.__class__
+            scans = kinds.get(kind)
+            if scans is None:
+                scans = kinds[kind] = hasattr(kind, "_scan")
+            if scans and item._scan():  # type: ignore[attr-defined]  # a kind with _scan
+                again.append(item)
+        if again:
+            ready.extend(again)
 
     # Diagnostics
 

@@ -170,6 +170,7 @@ class MemoryTransport:
         "__weakref__",
         "_aborting",
         "_connecting",
+        "_entries",
         "_host",
         "_loop",
         "_named",
@@ -177,6 +178,8 @@ class MemoryTransport:
         "_peer",
         "_queued",
         "_record",
+        "_skip",
+        "_snap",
         "_sock",
         "_tempDataBuffer",
         "_tempDataLen",
@@ -228,6 +231,7 @@ class MemoryTransport:
         self.offset = self._tempDataLen = 0
         self._tempDataBuffer: list[bytes] = []
         self.reading = self.writing = self._queued = False
+        self._snap = self._entries = self._skip = 0
         self._writeDisconnecting = self._writeDisconnected = False
         self._aborting = self._connecting = self._paused = False
         self.streamingProducer = self.producerPaused = False
@@ -332,10 +336,11 @@ class MemoryTransport:
         Be dispatched when the socket is readable.
         """
         if not self.reading:
+            if not self.writing:
+                self._registered()
             self.reading = True
             if not self._queued:
-                self._queued = True
-                self._loop._ready.append(self)
+                self._wake()
 
     def stopReading(self) -> None:
         """
@@ -348,10 +353,11 @@ class MemoryTransport:
         Be dispatched when the socket is writable.
         """
         if not self.writing:
+            if not self.reading:
+                self._registered()
             self.writing = True
             if not self._queued:
-                self._queued = True
-                self._loop._ready.append(self)
+                self._wake()
 
     def stopWriting(self) -> None:
         """
@@ -359,40 +365,95 @@ class MemoryTransport:
         """
         self.writing = False
 
+    def _registered(self) -> None:
+        """
+        Registered again after being registered for nothing: the reactor
+        removed the descriptor from epoll and adds it anew, so a place it
+        had in the ready list is lost (it joins at the end when ready).
+        """
+        self._queued = False
+
     def _wake(self) -> None:
         """
-        The socket's readiness may have changed: dispatch in the next step
-        if registered.
+        The socket's readiness, or this transport's registration, may have
+        changed: join the ready queue if it is ready now for what it is
+        registered for and not queued yet -- as the kernel links a
+        descriptor into epoll's ready list when an event it waits for
+        happens (or is there when it registers).
         """
-        if not self._queued and (self.reading or self.writing):
-            self._queued = True
-            self._loop._ready.append(self)
+        if not self._queued:
+            reading = self.reading
+            writing = self.writing
+            if reading or writing:
+                event = self._sock.poll()
+                if not reading:
+                    event &= _NOT_IN
+                if not writing:
+                    event &= _NOT_OUT
+                if event:
+                    self._queued = True
+                    self._entries += 1
+                    self._loop._ready.append(self)
 
-    # -- dispatch (posixbase._doReadOrWrite, _disconnectSelectable) -----------
+    def _scan(self) -> bool:
+        """
+        The start of a pass, as C{epoll_wait} scans its ready list, for
+        this transport's entry in the ready queue: note the events it shows
+        now for what it is registered for (its dispatch in this pass uses
+        them, whatever the steps before it do), and say whether it stays in
+        the list for the next pass (level-triggered: while it shows events
+        it keeps its place, ahead of what becomes ready during this pass);
+        if it shows none it leaves the list until an event brings it back.
+        An entry left behind when the transport lost its place (registered
+        for nothing, then again) is skipped.
+
+        @return: whether the caller should queue it again for the next pass.
+        """
+        entries = self._entries - 1
+        self._entries = entries
+        if entries or not self._queued:
+            # A stale entry: a later one is the transport's place, or it
+            # has none.
+            self._skip += 1
+            return False
+        reading = self.reading
+        writing = self.writing
+        if reading or writing:
+            event = self._sock.poll()
+            if not reading:
+                event &= _NOT_IN
+            if not writing:
+                event &= _NOT_OUT
+            self._snap = event
+            if event:
+                self._entries = 1
+                return True
+        else:
+            self._snap = 0
+        self._queued = False
+        return False
 
     def __call__(self) -> None:
         """
-        One dispatch: read and/or write as the socket's readiness and this
-        transport's registration say, as the reactor's C{_doReadOrWrite};
-        then stay queued while still ready (level-triggered).
+        One dispatch, as the reactor's C{_doReadOrWrite}: read and/or write
+        as the events noted when the pass began (L{_scan}) say -- what other
+        transports did since shows in the next pass --, unless this
+        transport has been unregistered from both reading and writing since
+        (C{epoll} forgets such a descriptor).  A transport that stopped
+        reading but still writes is read once more, as there.
         """
-        self._queued = False
-        reading = self.reading
-        writing = self.writing
-        if not (reading or writing):
+        if self._skip:
+            self._skip -= 1
             return
-        event = self._sock.poll()
-        if not reading:
-            event &= _NOT_IN
-        if not writing:
-            event &= _NOT_OUT
-        if not event:
+        event = self._snap
+        self._snap = 0
+        if not event or not (self.reading or self.writing):
             return
         try:
             why: Any = None
             inRead = False
             if event & EPOLLHUP and not event & EPOLLIN:
-                if reading:
+                if self.reading:
                     inRead = True
                     why = _CONNECTION_DONE
                 else:
@@ -412,17 +473,6 @@ class MemoryTransport:
                 self._disconnectSelectable(why, inRead)
         except BaseException:
             self._log_callback_error(Failure())
-        reading = self.reading
-        writing = self.writing
-        if (reading or writing) and not self._queued:
-            event = self._sock.poll()
-            if not reading:
-                event &= _NOT_IN
-            if not writing:
-                event &= _NOT_OUT
-            if event:
-                self._queued = True
-                self._loop._ready.append(self)
 
     def _log_callback_error(self, failure: Failure) -> None:
         loop = self._loop
@@ -583,10 +633,11 @@ class MemoryTransport:
             if self.producer is not None:
                 self._maybePauseProducer()
             if not self.writing:
+                if not self.reading:
+                    self._queued = False
                 self.writing = True
                 if not self._queued:
-                    self._queued = True
-                    loop._ready.append(self)
+                    self._wake()
 
     def _record_write(self, loop: Scheduler, data: bytes) -> None:
         """
@@ -1023,8 +1074,7 @@ class ServerTransport(MemoryTransport):
         self.sessionno = sessionno
         socket.owner = self
         self.reading = True
-        self._queued = True
-        loop._ready.append(self)
+        self._wake()
         self.connected = 1
 
     def logPrefix(self) -> str:

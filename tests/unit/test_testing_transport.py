@@ -267,9 +267,11 @@ class CloseTests(TransportTestCase):
     def test_stopReadingAfterLoseConnection(self) -> None:
         """
         After C{loseConnection} a side reads nothing more.  Here the peer
-        writes in the same turn; the closing side's C{FIN} reaches it first,
-        and its dispatch reads end-of-file before it writes: it sees
-        L{ConnectionDone} and its bytes never leave its buffer (oracle:
+        writes in the same turn; the closing side's C{FIN} reaches it in the
+        pass where it flushes (after that pass's readiness was taken), so
+        it sends its bytes to a closed socket, which answers with a reset,
+        and in the next pass reads the end-of-file queued ahead of the
+        reset: it sees L{ConnectionDone} (oracle:
         C{loseConnectionWhilePeerWrites}).
         """
         self.client.tcp.loseConnection()
@@ -286,9 +288,11 @@ class CloseTests(TransportTestCase):
                 ("write", "server"),
                 ("connection-lost", "client"),
                 ("fin", "client"),
+                ("rst", "client"),
+                ("reset", "server"),
+                ("flush", "server"),
                 ("eof", "server"),
                 ("connection-lost", "server"),
-                ("fin", "server"),
             ],
         )
 
