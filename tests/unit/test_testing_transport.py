@@ -9,6 +9,7 @@ test's docstring, C{python -m tests.oracle show NAME}).
 
 from __future__ import annotations
 
+from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionAborted, ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import (
     IConsumer,
@@ -675,3 +676,74 @@ class OptionTests(TransportTestCase):
         self.assertIn("client", transport.logPrefix())
         transport.loseConnection()
         self.net.run()
+
+
+class ReadinessScanTests(SynchronousTestCase):
+    """
+    A pass begins as C{epoll_wait} returns: every ready end's events are
+    taken first, in the order of the ready queue, then the ends are
+    dispatched (the oracle's family C{sameinstant} pins this against the
+    real reactor; these tests pin the queue's bookkeeping).
+    """
+
+    def setUp(self) -> None:
+        self.net = MemoryNetwork(seed=21)
+        self.addCleanup(self.net.assert_clean)
+        self.addCleanup(self.net.advance, 0)
+        self.first = connect_pair(self.net)
+        self.second = connect_pair(self.net)
+        for pair in (self.first, self.second):
+            self.addCleanup(pair.port.stopListening)
+            self.addCleanup(pair.client.tcp.loseConnection)
+
+    def delivered(self) -> list[int]:
+        """
+        The connections whose client ends were delivered bytes, in order.
+        """
+        return [
+            event.connection or 0
+            for event in self.net.trace
+            if event.kind == "deliver" and event.side == "client"
+        ]
+
+    def test_reregisteredEndGoesToTheBack(self) -> None:
+        """
+        An end that was registered for nothing and is registered again
+        (paused and resumed while idle) loses its place in the ready queue:
+        the other end made ready after it is read first.
+        """
+        first = self.first.client.tcp
+        self.first.server.tcp.write(b"1")
+        self.second.server.tcp.write(b"2")
+        self.net.step()  # both servers send: both clients become readable
+        self.assertEqual(self.delivered(), [])
+        first.pauseProducing()
+        first.resumeProducing()
+        self.net.advance(0)
+        self.assertEqual(self.first.client.received, b"1")
+        self.assertEqual(self.second.client.received, b"2")
+        self.assertEqual(
+            self.delivered(),
+            [self.second.client.tcp.connection_id, self.first.client.tcp.connection_id],
+        )
+
+    def test_passCutShortKeepsItsScan(self) -> None:
+        """
+        A C{run_until} whose Deferred fires in the first of two ends read in
+        one pass returns before the second is dispatched; the next run
+        dispatches it with the events taken when that pass began, and
+        nothing is lost or read twice.
+        """
+        fired: Deferred[None] = Deferred()
+        self.first.client.on_data = lambda protocol, data: fired.callback(None)
+        self.first.server.tcp.write(b"1")
+        self.second.server.tcp.write(b"2")
+        self.net.run_until(fired)
+        self.assertEqual(self.first.client.received, b"1")
+        self.assertEqual(self.second.client.received, b"")
+        self.net.advance(0)
+        self.assertEqual(self.second.client.events, [("made", None), ("data", b"2")])
+        self.assertEqual(
+            self.delivered(),
+            [self.first.client.tcp.connection_id, self.second.client.tcp.connection_id],
+        )
