@@ -744,8 +744,7 @@ class Scheduler:
                 count = len(ready)
                 if count:
                     idle = 0
-                    steps += count
-                    self._scan(count)
+                    steps += self._scan(count)
                     if until is None:
                         self._scanned = 0
                         for _ in repeat(None, count):
@@ -1012,54 +1011,42 @@ class Scheduler:
             self._ready.popleft()()
         return bool(ran or count)
 
-    def _scan(self, count: int) -> None:
+    def _scan(self, count: int) -> int:
         """
         The start of a pass of the C{count} first ready steps, as
         C{epoll_wait}: each step that dispatches on readiness (a
-        transport) notes the events it shows now, before any step of the
-        pass runs, and those still showing events stay in the ready queue
-        for the next pass, in this order, ahead of what becomes ready while
-        this pass runs (level-triggered epoll puts them back in its ready
-        list as it reports them).
+        transport, a port) notes the events it shows now, before any step
+        of the pass runs, and those still showing events stay in the ready
+        queue for the next pass, in this order, ahead of what becomes ready
+        while this pass runs (level-triggered epoll puts them back in its
+        ready list as it reports them).  Steps scanned by a pass that
+        returned before running them all (C{run_until}'s Deferred fired)
+        run as scanned then.
+
+        @return: how many of the steps count against the step budget: not
+            those scanned before, nor those that will do nothing (an end no
+            longer ready, a stale entry).
         """
         kinds = self._scan_kinds
         ready = self._ready
-        scanned = self._scanned
-        if scanned:
-            # The first steps were scanned by a pass that returned before
-            # running them all (run_until's Deferred fired): they run now,
-            # as scanned then.
-            if scanned >= count:
-                return
-            again = []
-            for item in islice(ready, scanned, count):
-                kind = item.__class__
-                scans = kinds.get(kind)
-                if scans is None:
-                    scans = kinds[kind] = hasattr(kind, "_scan")
-                if scans and item._scan():  # type: ignore[attr-defined]  # a kind with _scan
-                    again.append(item)
-            ready.extend(again)
-            return
-        if count == 1:
-            item = ready[0]
-            kind = item.__class__
-            scans = kinds.get(kind)
-            if scans is None:
-                scans = kinds[kind] = hasattr(kind, "_scan")
-            if scans and item._scan():  # type: ignore[attr-defined]  # a kind with _scan
-                ready.append(item)
-            return
+        start = self._scanned
+        if start >= count:
+            return 0
+        quiet = 0
         again = []
-        for item in islice(ready, count):
+        for item in islice(ready, start, count):
             kind = item.__class__
             scans = kinds.get(kind)
             if scans is None:
                 scans = kinds[kind] = hasattr(kind, "_scan")
-            if scans and item._scan():  # type: ignore[attr-defined]  # a kind with _scan
-                again.append(item)
+            if scans:
+                if item._scan():  # type: ignore[attr-defined]  # a kind with _scan
+                    again.append(item)
+                else:
+                    quiet += 1
         if again:
             ready.extend(again)
+        return count - start - quiet
 
     # Diagnostics
 

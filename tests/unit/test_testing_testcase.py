@@ -263,7 +263,7 @@ class NetworkOptionsTests(SynchronousTestCase):
             network_options: ClassVar[NetworkOptions] = {
                 "seed": 5,
                 "hosts": {"poems.example": "10.0.0.2"},
-                "step_budget": 20,
+                "step_budget": 10,
                 "link": LinkConditions(latency=0.5),
             }
 
@@ -294,7 +294,7 @@ class NetworkOptionsTests(SynchronousTestCase):
         (net,) = seen
         self.assertEqual(
             (net.seed, net.resolve_name("poems.example"), net.step_budget),
-            (5, "10.0.0.2", 20),
+            (5, "10.0.0.2", 10),
         )
 
     def test_factoryMethod(self) -> None:
