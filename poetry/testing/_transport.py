@@ -633,11 +633,7 @@ class MemoryTransport:
             if self.producer is not None:
                 self._maybePauseProducer()
             if not self.writing:
-                if not self.reading:
-                    self._queued = False
-                self.writing = True
-                if not self._queued:
-                    self._wake()
+                self.startWriting()
 
     def _record_write(self, loop: Scheduler, data: bytes) -> None:
         """

@@ -75,7 +75,6 @@ from twisted.protocols import ftp
 from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
-from twisted.trial.reporter import TestResult
 
 from poetry.testing import (
     ONE_BYTE,
@@ -87,7 +86,7 @@ from poetry.testing import (
     RandomSizes,
 )
 from tests.socket_guard import SocketForbidden
-from tests.unit.test_testing_guard import stand_in_global_reactor
+from tests.unit.test_testing_guard import run_inner, stand_in_global_reactor
 from tests.unit.test_testing_support import ChunkedScenarios, port_number
 
 #: The one account of the password checker.
@@ -585,20 +584,6 @@ class FTPGuardTests(MemoryNetworkTestCase):
     which the socket guard of the unit tests fails.
     """
 
-    def runInner(self, test: Callable[[MemoryNetworkTestCase], object]) -> TestResult:
-        """
-        Run C{test} as the body of a L{MemoryNetworkTestCase}, and return
-        its result.
-        """
-
-        class Inner(MemoryNetworkTestCase):
-            def test_inner(self) -> None:
-                test(self)
-
-        result = TestResult()
-        Inner("test_inner").run(result)
-        return result
-
     def test_withoutAnyFix(self) -> None:
         """
         Nothing injected: the server answers C{USER} and, paused until a
@@ -618,7 +603,7 @@ class FTPGuardTests(MemoryNetworkTestCase):
             lines.append(client.lines)
             case.net.run_until(client.pwd())
 
-        [(_, failure)] = self.runInner(inner).errors
+        [(_, failure)] = run_inner(inner).errors
         assert isinstance(failure, Failure)
         self.assertTrue(failure.check(Deadlock))
         self.assertEqual(
@@ -655,7 +640,7 @@ class FTPGuardTests(MemoryNetworkTestCase):
             d.addErrback(outcome.append)
             case.net.run_until(d)
 
-        result = self.runInner(inner)
+        result = run_inner(inner)
         # Logged twice: by the socket guard, and by FTP.lineReceived's
         # "Unexpected FTP error".
         self.assertEqual(len(result.errors), 2)
@@ -699,7 +684,7 @@ class FTPGuardTests(MemoryNetworkTestCase):
             case.net.run_until(d)
             case.net.run_until(client.lost)
 
-        result = self.runInner(inner)
+        result = run_inner(inner)
         [(_, logged)] = result.errors
         assert isinstance(logged, Failure)
         self.assertTrue(logged.check(SocketForbidden))

@@ -59,7 +59,6 @@ from twisted.internet.protocol import ServerFactory
 from twisted.mail import imap4
 from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
-from twisted.trial.reporter import TestResult
 from zope.interface import implementer
 
 from poetry.testing import (
@@ -71,8 +70,12 @@ from poetry.testing import (
     MemoryTransport,
     RandomSizes,
 )
-from tests.unit.test_testing_guard import stand_in_global_reactor
-from tests.unit.test_testing_support import ChunkedScenarios, port_number
+from tests.unit.test_testing_guard import run_inner, stand_in_global_reactor
+from tests.unit.test_testing_support import (
+    ChunkedScenarios,
+    LineRecorder,
+    port_number,
+)
 
 #: The one account of the password checker.
 PASSWORDS = {b"alice": b"lantern"}
@@ -377,27 +380,6 @@ class Reader(imap4.IMAP4Client):
         self.lost.callback(None)
 
 
-class Lines(LineReceiver):
-    """
-    A raw client: what it sends is up to the test; it records each line.
-
-    @ivar lost: fires when the connection is lost.
-    @ivar reason: why it was lost.
-    """
-
-    def __init__(self) -> None:
-        self.lines: list[bytes] = []
-        self.lost: Deferred[None] = Deferred()
-        self.reason: Failure | None = None
-
-    def lineReceived(self, line: bytes) -> None:
-        self.lines.append(line)
-
-    def connectionLost(self, reason: Failure | None = None) -> None:
-        self.reason = reason
-        self.lost.callback(None)
-
-
 def serve(
     net: MemoryNetwork, realm: PostOffice, *, scheduler: bool = True, clock: bool = True
 ) -> IListeningPort:
@@ -417,7 +399,9 @@ def serve(
     return net.listenTCP(0, factory, interface="127.0.0.1")
 
 
-def connect(net: MemoryNetwork, port: IListeningPort, client: Reader | Lines) -> None:
+def connect(
+    net: MemoryNetwork, port: IListeningPort, client: Reader | LineRecorder
+) -> None:
     """
     Connect C{client} to the server listening on C{port}.
     """
@@ -567,7 +551,7 @@ class _IMAP4Scenarios(ChunkedScenarios):
         self.net.run_until(reader.login(b"alice", PASSWORDS[b"alice"]))
         self.log_out(reader)
 
-        raw = Lines()
+        raw = LineRecorder()
         connect(self.net, self.port, raw)
         for line in [
             b"a1 FROB",
@@ -692,20 +676,6 @@ class IMAP4GuardTests(MemoryNetworkTestCase):
     of flags is never answered; the guard reports both.
     """
 
-    def runInner(self, test: Callable[[MemoryNetworkTestCase], object]) -> TestResult:
-        """
-        Run C{test} as the body of a L{MemoryNetworkTestCase}, and return
-        its result.
-        """
-
-        class Inner(MemoryNetworkTestCase):
-            def test_inner(self) -> None:
-                test(self)
-
-        result = TestResult()
-        Inner("test_inner").run(result)
-        return result
-
     def test_idleTimeoutWithoutAClock(self) -> None:
         """
         A server without C{protocol.callLater = net.callLater}: a client
@@ -727,7 +697,7 @@ class IMAP4GuardTests(MemoryNetworkTestCase):
             case.net.run_until(reader.lost)
             port.stopListening()
 
-        result = self.runInner(inner)
+        result = run_inner(inner)
         self.assertEqual(outcome, [None])
         self.assertEqual(len(result.failures), 1)
         [(_, failure)] = result.failures + result.errors
@@ -757,7 +727,7 @@ class IMAP4GuardTests(MemoryNetworkTestCase):
             lines.append(reader.lines)
             case.net.run_until(reader.fetchFlags("1"))
 
-        [(_, failure)] = self.runInner(inner).errors
+        [(_, failure)] = run_inner(inner).errors
         assert isinstance(failure, Failure)
         self.assertTrue(failure.check(Deadlock))
         self.assertEqual(lines[0][-1], b"0003 OK [READ-WRITE] SELECT successful")

@@ -58,7 +58,7 @@ from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import IAddress, IListeningPort, IReactorTime
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.mail import pop3
-from twisted.protocols.basic import FileSender, LineOnlyReceiver, LineReceiver
+from twisted.protocols.basic import FileSender, LineOnlyReceiver
 from twisted.python.failure import Failure
 from twisted.trial.reporter import TestResult
 from zope.interface import implementer
@@ -73,7 +73,11 @@ from poetry.testing import (
     RandomSizes,
 )
 from tests.unit.test_testing_guard import stand_in_global_reactor
-from tests.unit.test_testing_support import ChunkedScenarios, port_number
+from tests.unit.test_testing_support import (
+    ChunkedScenarios,
+    LineRecorder,
+    port_number,
+)
 
 #: The one account of the password checker.
 PASSWORDS = {b"alice": b"lantern"}
@@ -283,27 +287,6 @@ class Fetcher(pop3.AdvancedPOP3Client):
         self.lost.callback(None)
 
 
-class Lines(LineReceiver):
-    """
-    A raw client: what it sends is up to the test; it records each line.
-
-    @ivar lost: fires when the connection is lost.
-    @ivar reason: why it was lost.
-    """
-
-    def __init__(self) -> None:
-        self.lines: list[bytes] = []
-        self.lost: Deferred[None] = Deferred()
-        self.reason: Failure | None = None
-
-    def lineReceived(self, line: bytes) -> None:
-        self.lines.append(line)
-
-    def connectionLost(self, reason: Failure | None = None) -> None:
-        self.reason = reason
-        self.lost.callback(None)
-
-
 def serve(
     net: MemoryNetwork, realm: PostOffice, *, schedule: bool = True, clock: bool = True
 ) -> IListeningPort:
@@ -323,7 +306,9 @@ def serve(
     return net.listenTCP(0, factory, interface="127.0.0.1")
 
 
-def connect(net: MemoryNetwork, port: IListeningPort, client: Fetcher | Lines) -> None:
+def connect(
+    net: MemoryNetwork, port: IListeningPort, client: Fetcher | LineRecorder
+) -> None:
     """
     Connect C{client} to the server listening on C{port}.
     """
@@ -475,7 +460,7 @@ class _POP3Scenarios(ChunkedScenarios):
         self.net.run_until(fetcher.password(PASSWORDS[b"alice"]))
         self.sign_off(fetcher)
 
-        raw = Lines()
+        raw = LineRecorder()
         connect(self.net, self.port, raw)
         for line in [b"FROB", b"STAT", b"PASS lantern"]:
             raw.sendLine(line)
@@ -717,7 +702,7 @@ class BadArgumentTests(MemoryNetworkTestCase):
         realm = PostOffice()
         port = serve(self.net, realm)
         self.addCleanup(port.stopListening)
-        raw = Lines()
+        raw = LineRecorder()
         connect(self.net, port, raw)
         raw.sendLine(b"USER")
         self.net.run_until(raw.lost)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from twisted.internet.address import IPv4Address
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import (
     IAddress,
     IConnector,
@@ -18,6 +19,7 @@ from twisted.internet.interfaces import (
     IPushProducer,
 )
 from twisted.internet.protocol import ClientFactory, Protocol, ServerFactory
+from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 from twisted.trial.reporter import TestResult
 from twisted.trial.runner import TestLoader
@@ -36,6 +38,7 @@ __all__ = [
     "ChunkedScenarios",
     "ConnectedPair",
     "HalfCloseableRecorder",
+    "LineRecorder",
     "PullProducer",
     "PushProducer",
     "Recorder",
@@ -106,6 +109,29 @@ class Recorder(Protocol):
         assert reason is not None
         self.reason = reason
         self.events.append(("lost", reason.type))
+
+
+class LineRecorder(LineReceiver):
+    """
+    A raw line client: what it sends is up to the test; it records each
+    line it receives.
+
+    @ivar lines: the lines received, in order.
+    @ivar lost: fires when the connection is lost.
+    @ivar reason: why it was lost.
+    """
+
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+        self.lost: Deferred[None] = Deferred()
+        self.reason: Failure | None = None
+
+    def lineReceived(self, line: bytes) -> None:
+        self.lines.append(line)
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        self.reason = reason
+        self.lost.callback(None)
 
 
 @implementer(IHalfCloseableProtocol)
